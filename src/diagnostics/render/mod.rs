@@ -1,0 +1,1 @@
+//! Renderers: the same diagnostics as rustc-like text, JSON, GitHub annotations or SARIF.

@@ -1,0 +1,11 @@
+//! amap: typed mapping templates between Jadu Connect and Symology Aurora.
+//!
+//! The modules follow the pipeline, each knowing nothing of the ones after it:
+//! [`syntax`] → [`schema`] → [`check`] → [`plan`] → `runtime` → `service`.
+//! [`diagnostics`] is the shared data model for everything reported against source text.
+
+pub mod check;
+pub mod diagnostics;
+pub mod plan;
+pub mod schema;
+pub mod syntax;
