@@ -208,6 +208,8 @@ pub enum ExprKind {
     Number(String),
     Bool(bool),
     Path(Path),
+    /// A bare identifier: a table name, as in `lookup(field.hazard, hazard_codes)`.
+    Name(Name),
     Udf(UdfKey),
     Call { name: Name, args: Vec<Expr> },
     If { cond: Box<Cond>, then: Box<Expr>, otherwise: Box<Expr> },
