@@ -120,7 +120,10 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         arity: Arity::Exactly(2),
         fallible: true,
         doc: "Parses a date and time from text with a strftime-style format (UTC unless the format has an offset).",
-        example: ("datetime(\"02/12/2025 09:46\", \"%d/%m/%Y %H:%M\")", "2025-12-02T09:46:00Z"),
+        example: (
+            "datetime(\"02/12/2025 09:46\", \"%d/%m/%Y %H:%M\")",
+            "2025-12-02T09:46:00Z",
+        ),
     },
     FunctionInfo {
         builtin: Builtin::Format,
@@ -197,7 +200,10 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
         arity: Arity::AtLeast(2),
         fallible: false,
         doc: "Joins the parts with the separator, skipping empty parts; always gives text (never empty-optional).",
-        example: ("join(\", \", \"1 High St\", \"\", \"Leeds\")", "\"1 High St, Leeds\""),
+        example: (
+            "join(\", \", \"1 High St\", \"\", \"Leeds\")",
+            "\"1 High St, Leeds\"",
+        ),
     },
     FunctionInfo {
         builtin: Builtin::Phone,
@@ -236,7 +242,10 @@ pub const FUNCTIONS: &[FunctionInfo] = &[
 
 impl Builtin {
     pub fn info(self) -> &'static FunctionInfo {
-        FUNCTIONS.iter().find(|f| f.builtin == self).expect("every builtin is in FUNCTIONS")
+        FUNCTIONS
+            .iter()
+            .find(|f| f.builtin == self)
+            .expect("every builtin is in FUNCTIONS")
     }
 
     pub fn by_name(name: &str) -> Option<Builtin> {

@@ -30,18 +30,40 @@ pub enum Value {
 #[serde(tag = "from", rename_all = "snake_case")]
 pub enum Source {
     /// `case.reference`, `case.type`, `case.status`, `case.created_at`, `case.updated_at`
-    Case { attr: String },
-    Field { name: String, ty: ScalarType },
-    Date { name: String, ty: ScalarType },
-    Person { attr: String },
-    Address { attr: String },
-    Ref { name: String },
+    Case {
+        attr: String,
+    },
+    Field {
+        name: String,
+        ty: ScalarType,
+    },
+    Date {
+        name: String,
+        ty: ScalarType,
+    },
+    Person {
+        attr: String,
+    },
+    Address {
+        attr: String,
+    },
+    Ref {
+        name: String,
+    },
     /// A dotted path into the Aurora snapshot.
-    Aurora { path: String, ty: ScalarType },
+    Aurora {
+        path: String,
+        ty: ScalarType,
+    },
     /// A UDF resolved at compile time to its code.
-    Udf { code: String, ty: ScalarType },
+    Udf {
+        code: String,
+        ty: ScalarType,
+    },
     /// A UDF whose code or name is the value of `key` at run time.
-    UdfDynamic { key: NodeId },
+    UdfDynamic {
+        key: NodeId,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -61,26 +83,64 @@ pub enum Part {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "node", rename_all = "snake_case")]
 pub enum Node {
-    Lit { value: Value },
-    Source { source: Source },
+    Lit {
+        value: Value,
+    },
+    Source {
+        source: Source,
+    },
     /// String interpolation: text pieces and values formatted canonically.
-    Interp { parts: Vec<Part> },
-    Call { func: Builtin, args: Vec<NodeId> },
+    Interp {
+        parts: Vec<Part>,
+    },
+    Call {
+        func: Builtin,
+        args: Vec<NodeId>,
+    },
     /// `lookup(key, table)`; `table` indexes the bundle's tables.
-    Lookup { table: u32, key: NodeId },
-    If { cond: NodeId, then: NodeId, otherwise: NodeId },
+    Lookup {
+        table: u32,
+        key: NodeId,
+    },
+    If {
+        cond: NodeId,
+        then: NodeId,
+        otherwise: NodeId,
+    },
     /// `a ?? b`: `a` if present and successful, else `b`.
-    Coalesce { a: NodeId, b: NodeId },
+    Coalesce {
+        a: NodeId,
+        b: NodeId,
+    },
     /// `a!`: `a` must be present.
-    Require { a: NodeId },
-    Not { a: NodeId },
-    Compare { op: CompareOp, a: NodeId, b: NodeId },
-    And { a: NodeId, b: NodeId },
-    Or { a: NodeId, b: NodeId },
+    Require {
+        a: NodeId,
+    },
+    Not {
+        a: NodeId,
+    },
+    Compare {
+        op: CompareOp,
+        a: NodeId,
+        b: NodeId,
+    },
+    And {
+        a: NodeId,
+        b: NodeId,
+    },
+    Or {
+        a: NodeId,
+        b: NodeId,
+    },
     /// `exists(path)`: whether the source node `a` has a value.
-    Exists { a: NodeId },
+    Exists {
+        a: NodeId,
+    },
     /// An implicit widening (`date` → `datetime`; `integer` → `number`).
-    Widen { a: NodeId, to: ScalarType },
+    Widen {
+        a: NodeId,
+        to: ScalarType,
+    },
 }
 
 /// What a mapping writes.
@@ -88,9 +148,19 @@ pub enum Node {
 #[serde(tag = "to", rename_all = "snake_case")]
 pub enum TargetRef {
     /// A field of the CreateCase body.
-    Aurora { field: String, ty: ScalarType, wire: Wire, required: bool, max_length: Option<u32> },
+    Aurora {
+        field: String,
+        ty: ScalarType,
+        wire: Wire,
+        required: bool,
+        max_length: Option<u32>,
+    },
     /// A field of the contact found or created for the case.
-    Contact { field: String, ty: ScalarType, required: bool },
+    Contact {
+        field: String,
+        ty: ScalarType,
+        required: bool,
+    },
     /// A UDF resolved at compile time.
     Udf { code: String, ty: ScalarType },
     /// A UDF whose code or name is the value of `key` at run time.

@@ -3,8 +3,20 @@
 //! memory and knows nothing of files, salsa or editors; its result is diagnostics plus the
 //! checked, flat form of each template ([`hir`]).
 
+mod expr;
 pub mod functions;
 pub mod hir;
+pub mod items;
+pub mod literal;
+mod project;
+mod suggest;
+mod template;
+pub mod ty;
+
+pub use items::{Items, index_tables};
+pub use project::project_rules;
+pub use suggest::closest;
+pub use template::{TemplateOutput, check_template};
 
 use crate::diagnostics::FileId;
 use crate::schema::{AuroraSchema, ConnectSchema};
@@ -68,8 +80,45 @@ impl Checked {
     }
 }
 
-/// Checks every file of a project against the schemas.
+/// Checks every file of a project against the schemas: tables first (they are global),
+/// then each template, then the project-wide rules.
 pub fn check_project(files: &[ProjectFile<'_>], env: &Env<'_>) -> Checked {
-    let _ = (files, env);
-    Checked::default()
+    let pairs: Vec<(FileId, &ast::File)> = files.iter().map(|f| (f.file, f.ast)).collect();
+    let (items, mut diagnostics) = index_tables(&pairs);
+    let mut outputs = Vec::new();
+    for f in files {
+        for item in &f.ast.items {
+            if let ast::Item::Template(t) = item {
+                outputs.push(check_template(t, f.file, env, &items));
+            }
+        }
+    }
+    let refs: Vec<&TemplateOutput> = outputs.iter().collect();
+    diagnostics.extend(project_rules(&refs, &items));
+    let mut templates = Vec::with_capacity(outputs.len());
+    for out in outputs {
+        diagnostics.extend(out.diagnostics);
+        templates.push(out.template);
+    }
+    crate::diagnostics::sort(&mut diagnostics);
+    Checked {
+        diagnostics,
+        templates,
+        tables: tables_of(&items),
+    }
+}
+
+/// The checked tables, in project order.
+pub fn tables_of(items: &Items) -> Vec<CheckedTable> {
+    items
+        .ordered
+        .iter()
+        .map(|(info, entries)| CheckedTable {
+            file: info.file,
+            name: info.name.clone(),
+            key_type: info.key,
+            value_type: info.value,
+            entries: entries.clone(),
+        })
+        .collect()
 }

@@ -86,10 +86,18 @@ pub struct MappingPlan {
 pub enum LoadError {
     #[error("the plan bundle is not valid JSON or not a plan bundle: {0}")]
     Malformed(String),
-    #[error("the plan bundle has format `{found}`, but this amap reads `{FORMAT}`; recompile it with `amap compile`")]
+    #[error(
+        "the plan bundle has format `{found}`, but this amap reads `{FORMAT}`; recompile it with `amap compile`"
+    )]
     Format { found: String },
-    #[error("the plan bundle was compiled against other schemas ({which} schema hash {found}, expected {expected}); recompile it with `amap compile`")]
-    SchemaMismatch { which: &'static str, found: String, expected: String },
+    #[error(
+        "the plan bundle was compiled against other schemas ({which} schema hash {found}, expected {expected}); recompile it with `amap compile`"
+    )]
+    SchemaMismatch {
+        which: &'static str,
+        found: String,
+        expected: String,
+    },
 }
 
 impl Bundle {
@@ -106,7 +114,11 @@ impl Bundle {
             serde_json::from_str(text).map_err(|e| LoadError::Malformed(e.to_string()))?;
         match value.get("format").and_then(|f| f.as_str()) {
             Some(FORMAT) => {}
-            Some(other) => return Err(LoadError::Format { found: other.to_string() }),
+            Some(other) => {
+                return Err(LoadError::Format {
+                    found: other.to_string(),
+                });
+            }
             None => return Err(LoadError::Malformed("it has no `format` field".into())),
         }
         serde_json::from_value(value).map_err(|e| LoadError::Malformed(e.to_string()))
