@@ -5,4 +5,4 @@ mod bundle;
 mod compile;
 
 pub use bundle::*;
-pub use compile::{CompileInput, compile};
+pub use compile::{CompileInput, compile, content_hash};
