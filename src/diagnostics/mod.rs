@@ -26,7 +26,10 @@ impl Span {
     }
 
     pub fn from_range(range: std::ops::Range<usize>) -> Self {
-        Span { start: range.start as u32, end: range.end as u32 }
+        Span {
+            start: range.start as u32,
+            end: range.end as u32,
+        }
     }
 
     pub fn range(self) -> std::ops::Range<usize> {
@@ -35,7 +38,10 @@ impl Span {
 
     /// The smallest span covering both.
     pub fn to(self, other: Span) -> Span {
-        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
+        Span {
+            start: self.start.min(other.start),
+            end: self.end.max(other.end),
+        }
     }
 
     pub fn len(self) -> u32 {
@@ -120,7 +126,10 @@ impl Diagnostic {
     }
 
     pub fn with_label(mut self, file: FileId, span: Span, message: impl Into<String>) -> Self {
-        self.labels.push(Label { location: Location { file, span }, message: message.into() });
+        self.labels.push(Label {
+            location: Location { file, span },
+            message: message.into(),
+        });
         self
     }
 
@@ -129,7 +138,13 @@ impl Diagnostic {
         self
     }
 
-    pub fn with_fix(mut self, title: impl Into<String>, file: FileId, span: Span, replacement: impl Into<String>) -> Self {
+    pub fn with_fix(
+        mut self,
+        title: impl Into<String>,
+        file: FileId,
+        span: Span,
+        replacement: impl Into<String>,
+    ) -> Self {
         self.fixes.push(Fix {
             title: title.into(),
             location: Location { file, span },
@@ -146,12 +161,19 @@ impl Diagnostic {
 /// Sorts diagnostics into a stable order: by file, position, then code.
 pub fn sort(diags: &mut [Diagnostic]) {
     diags.sort_by(|a, b| {
-        (a.primary.file, a.primary.span.start, a.primary.span.end, a.code, &a.message).cmp(&(
-            b.primary.file,
-            b.primary.span.start,
-            b.primary.span.end,
-            b.code,
-            &b.message,
-        ))
+        (
+            a.primary.file,
+            a.primary.span.start,
+            a.primary.span.end,
+            a.code,
+            &a.message,
+        )
+            .cmp(&(
+                b.primary.file,
+                b.primary.span.start,
+                b.primary.span.end,
+                b.code,
+                &b.message,
+            ))
     });
 }

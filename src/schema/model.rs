@@ -216,7 +216,10 @@ impl AuroraSchema {
         if let Some(u) = self.udf_by_code(key) {
             return Ok(u);
         }
-        let mut found = self.udfs.iter().filter(|u| u.name.eq_ignore_ascii_case(key));
+        let mut found = self
+            .udfs
+            .iter()
+            .filter(|u| u.name.eq_ignore_ascii_case(key));
         match (found.next(), found.next()) {
             (Some(u), None) => Ok(u),
             (None, _) => Err(0),
@@ -226,8 +229,16 @@ impl AuroraSchema {
 }
 
 /// The attributes of the linked person (all optional text).
-pub const PERSON_ATTRS: &[&str] =
-    &["title", "forename", "middle_names", "surname", "full_name", "email", "phone", "mobile"];
+pub const PERSON_ATTRS: &[&str] = &[
+    "title",
+    "forename",
+    "middle_names",
+    "surname",
+    "full_name",
+    "email",
+    "phone",
+    "mobile",
+];
 
 /// The attributes of the linked address (optional text; `easting`/`northing` numbers).
 pub const ADDRESS_ATTRS: &[&str] = &[

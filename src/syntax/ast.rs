@@ -32,7 +32,9 @@ pub enum Item {
     Error(Span),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum TemplateKind {
     Create,
@@ -211,8 +213,15 @@ pub enum ExprKind {
     /// A bare identifier: a table name, as in `lookup(field.hazard, hazard_codes)`.
     Name(Name),
     Udf(UdfKey),
-    Call { name: Name, args: Vec<Expr> },
-    If { cond: Box<Cond>, then: Box<Expr>, otherwise: Box<Expr> },
+    Call {
+        name: Name,
+        args: Vec<Expr>,
+    },
+    If {
+        cond: Box<Cond>,
+        then: Box<Expr>,
+        otherwise: Box<Expr>,
+    },
     /// `a ?? b`
     Coalesce(Box<Expr>, Box<Expr>),
     /// `a!`
@@ -239,7 +248,11 @@ pub enum CompareOp {
 pub enum CondKind {
     /// A plain expression used as a condition (must be `bool`).
     Expr(Expr),
-    Compare { op: CompareOp, lhs: Expr, rhs: Expr },
+    Compare {
+        op: CompareOp,
+        lhs: Expr,
+        rhs: Expr,
+    },
     Exists(Path),
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
