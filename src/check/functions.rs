@@ -269,3 +269,60 @@ impl Arity {
         }
     }
 }
+
+/// The functions' reference as a Markdown table (the source of the table in
+/// `docs/language.md`, kept in step by a test).
+pub fn reference_markdown() -> String {
+    let mut out =
+        String::from("| function | fallible | what it does | example |\n|---|---|---|---|\n");
+    for f in FUNCTIONS {
+        let (call, result) = f.example;
+        out.push_str(&format!(
+            "| `{}` | {} | {} | `{}` → `{}` |\n",
+            f.signature.replace('|', "\\|"),
+            if f.fallible { "yes" } else { "" },
+            f.doc.replace('|', "\\|"),
+            call.replace('|', "\\|"),
+            result.replace('|', "\\|"),
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_is_registered_once_with_its_name() {
+        let all = [
+            Builtin::Text,
+            Builtin::Number,
+            Builtin::Integer,
+            Builtin::Date,
+            Builtin::Datetime,
+            Builtin::Format,
+            Builtin::Upper,
+            Builtin::Lower,
+            Builtin::Trim,
+            Builtin::Truncate,
+            Builtin::Replace,
+            Builtin::Join,
+            Builtin::Phone,
+            Builtin::Lookup,
+            Builtin::Now,
+        ];
+        assert_eq!(FUNCTIONS.len(), all.len());
+        for b in all {
+            let info = b.info();
+            assert_eq!(Builtin::by_name(info.name), Some(b));
+            assert!(info.signature.starts_with(info.name));
+            assert_eq!(
+                info.fallible,
+                info.signature.ends_with('!'),
+                "{}",
+                info.name
+            );
+        }
+    }
+}
