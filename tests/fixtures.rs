@@ -60,12 +60,22 @@ fn markers(dir: &Path) -> BTreeMap<(String, u64), Vec<String>> {
                 stack.push(path);
                 continue;
             }
-            let Ok(text) = std::fs::read_to_string(&path) else { continue };
-            let rel = path.strip_prefix(dir).expect("prefix").to_string_lossy().replace('\\', "/");
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let rel = path
+                .strip_prefix(dir)
+                .expect("prefix")
+                .to_string_lossy()
+                .replace('\\', "/");
             for (i, line) in text.lines().enumerate() {
-                let marker = line.find("//~").map(|p| p + 3).or_else(|| line.find("#~").map(|p| p + 2));
+                let marker = line
+                    .find("//~")
+                    .map(|p| p + 3)
+                    .or_else(|| line.find("#~").map(|p| p + 2));
                 if let Some(at) = marker {
-                    let mut codes: Vec<String> = line[at..].split_whitespace().map(str::to_string).collect();
+                    let mut codes: Vec<String> =
+                        line[at..].split_whitespace().map(str::to_string).collect();
                     codes.sort();
                     out.insert((rel.clone(), i as u64 + 1), codes);
                 }
@@ -111,7 +121,9 @@ fn check_project(dir: &Path, label: &str, snapshot_path: &Path, failures: &mut V
     let json: serde_json::Value = match serde_json::from_str(&stdout) {
         Ok(v) => v,
         Err(e) => {
-            failures.push(format!("{label}: output is not JSON ({e}); exit {code}\nstdout: {stdout}\nstderr: {stderr}"));
+            failures.push(format!(
+                "{label}: output is not JSON ({e}); exit {code}\nstdout: {stdout}\nstderr: {stderr}"
+            ));
             return;
         }
     };
@@ -127,11 +139,16 @@ fn check_project(dir: &Path, label: &str, snapshot_path: &Path, failures: &mut V
     }
     let expected = markers(dir);
     if reported != expected {
-        failures.push(format!("{label}: expected diagnostics {expected:?}\n  but amap reported {reported:?}\n{stdout}"));
+        failures.push(format!(
+            "{label}: expected diagnostics {expected:?}\n  but amap reported {reported:?}\n{stdout}"
+        ));
     }
     let has_errors = json["errors"].as_u64().unwrap_or(0) > 0;
     if code != i32::from(has_errors) {
-        failures.push(format!("{label}: exit status {code}, expected {}", i32::from(has_errors)));
+        failures.push(format!(
+            "{label}: exit status {code}, expected {}",
+            i32::from(has_errors)
+        ));
     }
     snapshot(snapshot_path, &stdout, failures);
 }
@@ -142,10 +159,24 @@ fn check_fixtures_report_exactly_their_markers() {
     let dir = fixtures().join("check");
     for file in sorted_files(&dir, "amap") {
         let project = single_file_project(&file);
-        let label = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
-        check_project(project.path(), &label, &file.with_extension("json"), &mut failures);
+        let label = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        check_project(
+            project.path(),
+            &label,
+            &file.with_extension("json"),
+            &mut failures,
+        );
     }
-    assert!(failures.is_empty(), "{} fixture(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
@@ -160,33 +191,57 @@ fn project_fixtures_report_exactly_their_markers() {
         .collect();
     dirs.sort();
     for dir in dirs {
-        let label = dir.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let label = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let snap = root.join(format!("{label}.json"));
         check_project(&dir, &label, &snap, &mut failures);
     }
-    assert!(failures.is_empty(), "{} fixture(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
 
 #[test]
 fn valid_fixtures_check_clean_and_compile_to_their_plans() {
     let mut failures = Vec::new();
     for file in sorted_files(&fixtures().join("valid"), "amap") {
-        let label = file.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let label = file
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         let project = single_file_project(&file);
         let (code, stdout, stderr) = amap(&["check", "--format", "json"], project.path());
-        if code != 0 || (!stdout.contains("\"diagnostics\": []") && !stdout.contains("\"diagnostics\":[]")) {
-            failures.push(format!("{label}: expected a clean check, got exit {code}\n{stdout}{stderr}"));
+        if code != 0
+            || (!stdout.contains("\"diagnostics\": []") && !stdout.contains("\"diagnostics\":[]"))
+        {
+            failures.push(format!(
+                "{label}: expected a clean check, got exit {code}\n{stdout}{stderr}"
+            ));
             continue;
         }
         let out = project.path().join("plans.json");
         let out_str = out.to_string_lossy().into_owned();
         let (code, _, stderr) = amap(&["compile", "-o", &out_str], project.path());
         if code != 0 {
-            failures.push(format!("{label}: compile failed with exit {code}: {stderr}"));
+            failures.push(format!(
+                "{label}: compile failed with exit {code}: {stderr}"
+            ));
             continue;
         }
         let plan = std::fs::read_to_string(&out).expect("read plan");
         snapshot(&file.with_extension("plan.json"), &plan, &mut failures);
     }
-    assert!(failures.is_empty(), "{} fixture(s) failed:\n\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} fixture(s) failed:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }
