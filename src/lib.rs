@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod ide;
 pub mod plan;
 pub mod schema;
 pub mod syntax;
