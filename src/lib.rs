@@ -8,5 +8,6 @@ pub mod check;
 pub mod diagnostics;
 pub mod ide;
 pub mod plan;
+pub mod runtime;
 pub mod schema;
 pub mod syntax;

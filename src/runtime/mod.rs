@@ -1,0 +1,3 @@
+//! The runtime: what runs compiled plans against the outside world.
+
+pub mod aurora;
