@@ -5,6 +5,7 @@
 //! [`diagnostics`] is the shared data model for everything reported against source text.
 
 pub mod check;
+pub mod cli;
 pub mod diagnostics;
 pub mod ide;
 pub mod plan;

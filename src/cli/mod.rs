@@ -1,0 +1,74 @@
+//! The command line. Each command lives in its own file; this module parses the arguments,
+//! sets up logging and turns the outcome into an exit status:
+//! 0 no errors, 1 errors found, 2 could not run.
+
+mod error;
+mod explain;
+
+pub use error::{CliError, report};
+
+use clap::{Parser, Subcommand};
+
+/// Exit status: the run found no errors (warnings are allowed unless denied).
+pub const SUCCESS: i32 = 0;
+/// Exit status: errors were found (or warnings, when they are denied).
+pub const FAILURE: i32 = 1;
+/// Exit status: the command could not run (bad arguments, no `amap.toml`, unreadable files).
+pub const COULD_NOT_RUN: i32 = 2;
+
+/// Typed mapping templates between Jadu Connect and Symology Aurora.
+#[derive(Debug, Parser)]
+#[command(name = "amap", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the explanation of a diagnostic code, with an example and its fix.
+    Explain(explain::Args),
+}
+
+/// Runs the command line on the process arguments and returns the exit status.
+pub fn main() -> i32 {
+    run(std::env::args_os())
+}
+
+/// Runs the command line on `args` (the first is the program name).
+pub fn run<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // `--help` and `--version` are not errors; anything else is a usage error.
+            let _ = e.print();
+            return if e.use_stderr() { COULD_NOT_RUN } else { SUCCESS };
+        }
+    };
+    init_logging();
+    let outcome = match cli.command {
+        Command::Explain(args) => explain::run(&args),
+    };
+    match outcome {
+        Ok(status) => status,
+        Err(e) => {
+            report(&e);
+            COULD_NOT_RUN
+        }
+    }
+}
+
+/// Logs go to stderr, filtered by `AMAP_LOG` (`warn` when unset), e.g. `AMAP_LOG=amap=debug`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("AMAP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .try_init();
+}
