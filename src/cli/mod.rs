@@ -46,7 +46,11 @@ where
         Err(e) => {
             // `--help` and `--version` are not errors; anything else is a usage error.
             let _ = e.print();
-            return if e.use_stderr() { COULD_NOT_RUN } else { SUCCESS };
+            return if e.use_stderr() {
+                COULD_NOT_RUN
+            } else {
+                SUCCESS
+            };
         }
     };
     init_logging();
