@@ -11,4 +11,6 @@ pub mod ide;
 pub mod plan;
 pub mod runtime;
 pub mod schema;
+pub mod sim;
 pub mod syntax;
+pub mod workspace;
