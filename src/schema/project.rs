@@ -144,6 +144,6 @@ fn other_tables(text: &str) -> toml::Table {
     let Ok(mut all) = text.parse::<toml::Table>() else {
         return toml::Table::new();
     };
-    all.retain(|k, _| SERVICE_TABLES.iter().any(|t| t == k));
+    all.retain(|k, _| SERVICE_TABLES.contains(&k));
     all
 }
