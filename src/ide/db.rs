@@ -1,0 +1,505 @@
+//! The incremental database: a project's texts are salsa inputs, and parsing, the table index,
+//! the check of each file's templates, the project-wide rules and the plan are queries over them.
+//! Editing one file re-parses that file and re-checks only its templates; the table index and
+//! the project-wide rules are re-run (they are cheap) and everything whose inputs came out equal
+//! is reused. The checker itself knows nothing of salsa: these queries wrap [`crate::check`].
+//!
+//! The database knows nothing of the file system either. Its host (the command line, the
+//! language server) reads files and sets the inputs:
+//!
+//! ```
+//! use amap::ide::db::{Database, ProjectInputs};
+//! use amap::diagnostics::FileId;
+//!
+//! let mut db = Database::default();
+//! let mut inputs = ProjectInputs::new(&mut db, ("aurora.toml", ""), ("connect.toml", ""));
+//! let file = inputs.add_file(&mut db, "a.amap", "");
+//! inputs.set_text(&mut db, file, "table t: text -> text {\n}\n");
+//! assert!(amap::ide::db::project_diagnostics(&db).iter().any(|d| d.code.as_str() == "W0403"));
+//! ```
+
+use crate::check::{self, CheckedTable, CheckedTemplate, Env, Items, TemplateOutput};
+use crate::diagnostics::{Diagnostic, FileId, SourceMap};
+use crate::plan::{self, Bundle, SchemaHashes, TemplatePlan};
+use crate::schema::{AuroraSchema, ConnectSchema};
+use crate::syntax::ast;
+use salsa::Setter;
+
+/// A template file of the project.
+#[salsa::input(debug)]
+pub struct Source {
+    #[returns(copy)]
+    pub id: FileId,
+    /// The name shown to users (a path relative to the project root).
+    #[returns(ref)]
+    pub name: String,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// One of the two schema files.
+#[salsa::input(debug)]
+pub struct SchemaSource {
+    #[returns(copy)]
+    pub id: FileId,
+    #[returns(ref)]
+    pub name: String,
+    #[returns(ref)]
+    pub text: String,
+}
+
+/// The project: its template files in project order, its schemas, and the diagnostics of
+/// loading it (the project file's own problems), which the host reports with the rest.
+#[salsa::input(singleton, debug)]
+pub struct Project {
+    #[returns(ref)]
+    pub files: Vec<Source>,
+    #[returns(copy)]
+    pub aurora: SchemaSource,
+    #[returns(copy)]
+    pub connect: SchemaSource,
+    #[returns(ref)]
+    pub setup_diagnostics: Vec<Diagnostic>,
+}
+
+/// The salsa database holding one project.
+#[salsa::db]
+#[derive(Clone, Default)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+}
+
+impl Database {
+    /// A database that reports every salsa event to `callback` (tests count re-executions
+    /// with it: `salsa::EventKind::WillExecute`).
+    pub fn with_events(callback: impl Fn(salsa::Event) + Send + Sync + 'static) -> Self {
+        Database {
+            storage: salsa::Storage::new(Some(Box::new(callback))),
+        }
+    }
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+/// The host's handle on a project's inputs: allocates [`FileId`]s and keeps the file list.
+/// File ids are never reused, so diagnostics held by a client stay unambiguous.
+#[derive(Clone, Debug)]
+pub struct ProjectInputs {
+    pub project: Project,
+    next_id: u32,
+}
+
+impl ProjectInputs {
+    /// Creates the project with its two schemas (`(name, text)`), as files 0 and 1.
+    pub fn new(db: &mut Database, aurora: (&str, &str), connect: (&str, &str)) -> Self {
+        let a = SchemaSource::new(db, FileId(0), aurora.0.to_string(), aurora.1.to_string());
+        let c = SchemaSource::new(db, FileId(1), connect.0.to_string(), connect.1.to_string());
+        let project = Project::new(db, Vec::new(), a, c, Vec::new());
+        ProjectInputs {
+            project,
+            next_id: 2,
+        }
+    }
+
+    /// Creates the project with schemas whose file ids the host has chosen (so that they
+    /// match its own source map); template files then get ids from `first_file_id` on.
+    pub fn with_ids(
+        db: &mut Database,
+        aurora: (FileId, &str, &str),
+        connect: (FileId, &str, &str),
+        first_file_id: u32,
+    ) -> Self {
+        let a = SchemaSource::new(db, aurora.0, aurora.1.to_string(), aurora.2.to_string());
+        let c = SchemaSource::new(db, connect.0, connect.1.to_string(), connect.2.to_string());
+        let project = Project::new(db, Vec::new(), a, c, Vec::new());
+        ProjectInputs {
+            project,
+            next_id: first_file_id,
+        }
+    }
+
+    /// Adds a template file at the end of the project order.
+    pub fn add_file(&mut self, db: &mut Database, name: &str, text: &str) -> Source {
+        let id = FileId(self.next_id);
+        self.next_id += 1;
+        self.add_file_with_id(db, id, name, text)
+    }
+
+    /// Adds a template file with an id the host has chosen.
+    pub fn add_file_with_id(
+        &mut self,
+        db: &mut Database,
+        id: FileId,
+        name: &str,
+        text: &str,
+    ) -> Source {
+        self.next_id = self.next_id.max(id.0 + 1);
+        let source = Source::new(db, id, name.to_string(), text.to_string());
+        let mut all = self.project.files(db).clone();
+        all.push(source);
+        self.project.set_files(db).to(all);
+        source
+    }
+
+    /// Adds template files (`(id, name, text)`) at the end of the project order, in one
+    /// revision.
+    pub fn add_files(
+        &mut self,
+        db: &mut Database,
+        files: impl IntoIterator<Item = (FileId, String, String)>,
+    ) -> Vec<Source> {
+        let mut all = self.project.files(db).clone();
+        let mut added = Vec::new();
+        for (id, name, text) in files {
+            self.next_id = self.next_id.max(id.0 + 1);
+            let source = Source::new(db, id, name, text);
+            all.push(source);
+            added.push(source);
+        }
+        self.project.set_files(db).to(all);
+        added
+    }
+
+    /// The id the next added file gets from [`ProjectInputs::add_file`].
+    pub fn next_id(&self) -> FileId {
+        FileId(self.next_id)
+    }
+
+    /// Removes a template file from the project.
+    pub fn remove_file(&mut self, db: &mut Database, source: Source) {
+        let mut files = self.project.files(db).clone();
+        files.retain(|f| *f != source);
+        self.project.set_files(db).to(files);
+    }
+
+    /// Replaces a file's text (a no-op when it is unchanged, so no new revision starts).
+    pub fn set_text(&self, db: &mut Database, source: Source, text: &str) {
+        if source.text(db) != text {
+            source.set_text(db).to(text.to_string());
+        }
+    }
+
+    /// Replaces a schema's text (a no-op when it is unchanged).
+    pub fn set_schema_text(&self, db: &mut Database, schema: SchemaSource, text: &str) {
+        if schema.text(db) != text {
+            schema.set_text(db).to(text.to_string());
+        }
+    }
+
+    pub fn set_setup_diagnostics(&self, db: &mut Database, diagnostics: Vec<Diagnostic>) {
+        if *self.project.setup_diagnostics(db) != diagnostics {
+            self.project.set_setup_diagnostics(db).to(diagnostics);
+        }
+    }
+
+    /// The template file with this id, if it is part of the project.
+    pub fn file(&self, db: &Database, id: FileId) -> Option<Source> {
+        self.project
+            .files(db)
+            .iter()
+            .copied()
+            .find(|f| f.id(db) == id)
+    }
+
+    /// The template file with this name, if it is part of the project.
+    pub fn file_named(&self, db: &Database, name: &str) -> Option<Source> {
+        self.project
+            .files(db)
+            .iter()
+            .copied()
+            .find(|f| f.name(db) == name)
+    }
+}
+
+/// A parsed file: the tree and the syntax errors.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parsed {
+    pub tree: ast::File,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// Parses one template file.
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn salsa::Database, file: Source) -> Parsed {
+    let (tree, diagnostics) = crate::syntax::parse(file.text(db), file.id(db));
+    Parsed { tree, diagnostics }
+}
+
+/// The tables of one file, alone: editing a template leaves this equal, so the table index
+/// (and every other file's check) is not re-run.
+#[salsa::tracked(returns(ref))]
+fn file_tables(db: &dyn salsa::Database, file: Source) -> ast::File {
+    let items = parse(db, file)
+        .tree
+        .items
+        .iter()
+        .filter(|i| matches!(i, ast::Item::Table(_)))
+        .cloned()
+        .collect();
+    ast::File { items }
+}
+
+/// A loaded schema with the diagnostics of loading it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Loaded<T> {
+    pub schema: T,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn aurora_schema(db: &dyn salsa::Database, source: SchemaSource) -> Loaded<AuroraSchema> {
+    let (schema, diagnostics) = crate::schema::load_aurora(source.text(db), source.id(db));
+    Loaded {
+        schema,
+        diagnostics,
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn connect_schema(db: &dyn salsa::Database, source: SchemaSource) -> Loaded<ConnectSchema> {
+    let (schema, diagnostics) = crate::schema::load_connect(source.text(db), source.id(db));
+    Loaded {
+        schema,
+        diagnostics,
+    }
+}
+
+/// The project's table index with the diagnostics of the tables (E0205, E0110, E0109).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TableIndex {
+    pub items: Items,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn table_index(db: &dyn salsa::Database) -> TableIndex {
+    let project = Project::get(db);
+    let tables: Vec<(FileId, &ast::File)> = project
+        .files(db)
+        .iter()
+        .map(|f| (f.id(db), file_tables(db, *f)))
+        .collect();
+    let (items, diagnostics) = check::index_tables(&tables);
+    TableIndex { items, diagnostics }
+}
+
+/// The checked templates of one file, in source order.
+#[derive(Clone, Debug)]
+pub struct FileCheck {
+    pub outputs: Vec<TemplateOutput>,
+}
+
+impl PartialEq for FileCheck {
+    fn eq(&self, other: &Self) -> bool {
+        self.outputs.len() == other.outputs.len()
+            && self
+                .outputs
+                .iter()
+                .zip(&other.outputs)
+                .all(|(a, b)| same_output(a, b))
+    }
+}
+
+fn same_output(a: &TemplateOutput, b: &TemplateOutput) -> bool {
+    same_template(&a.template, &b.template)
+        && a.diagnostics == b.diagnostics
+        && a.used_tables == b.used_tables
+        && a.targets == b.targets
+        && a.name_span == b.name_span
+}
+
+fn same_template(a: &CheckedTemplate, b: &CheckedTemplate) -> bool {
+    a.file == b.file
+        && a.kind == b.kind
+        && a.name == b.name
+        && a.reference == b.reference
+        && a.doc == b.doc
+        && a.header == b.header
+        && a.body == b.body
+        && a.has_errors == b.has_errors
+}
+
+/// Checks the templates of one file. Re-runs only when this file's tree, the table index or
+/// a schema changed.
+#[salsa::tracked(returns(ref))]
+pub fn check_file(db: &dyn salsa::Database, file: Source) -> FileCheck {
+    let project = Project::get(db);
+    let aurora = &aurora_schema(db, project.aurora(db)).schema;
+    let connect = &connect_schema(db, project.connect(db)).schema;
+    let env = Env { aurora, connect };
+    let items = &table_index(db).items;
+    let id = file.id(db);
+    let outputs = parse(db, file)
+        .tree
+        .items
+        .iter()
+        .filter_map(|item| match item {
+            ast::Item::Template(t) => Some(check::check_template(t, id, &env, items)),
+            _ => None,
+        })
+        .collect();
+    FileCheck { outputs }
+}
+
+/// The cross-template rules (E0109, W0401, W0402, W0403) over every file's results.
+#[salsa::tracked(returns(ref))]
+pub fn project_rules(db: &dyn salsa::Database) -> Vec<Diagnostic> {
+    let project = Project::get(db);
+    let outputs: Vec<&TemplateOutput> = project
+        .files(db)
+        .iter()
+        .flat_map(|f| check_file(db, *f).outputs.iter())
+        .collect();
+    check::project_rules(&outputs, &table_index(db).items)
+}
+
+/// The syntax errors and template diagnostics of one file (project-wide rules excluded).
+#[salsa::tracked(returns(ref))]
+pub fn file_diagnostics(db: &dyn salsa::Database, file: Source) -> Vec<Diagnostic> {
+    let mut diags = parse(db, file).diagnostics.clone();
+    for out in &check_file(db, file).outputs {
+        diags.extend(out.diagnostics.iter().cloned());
+    }
+    crate::diagnostics::sort(&mut diags);
+    diags
+}
+
+/// Every diagnostic of the project, sorted: loading, schemas, syntax, tables, templates and
+/// the project-wide rules.
+#[salsa::tracked(returns(ref))]
+pub fn project_diagnostics(db: &dyn salsa::Database) -> Vec<Diagnostic> {
+    let project = Project::get(db);
+    let mut diags = project.setup_diagnostics(db).clone();
+    diags.extend(
+        aurora_schema(db, project.aurora(db))
+            .diagnostics
+            .iter()
+            .cloned(),
+    );
+    diags.extend(
+        connect_schema(db, project.connect(db))
+            .diagnostics
+            .iter()
+            .cloned(),
+    );
+    diags.extend(table_index(db).diagnostics.iter().cloned());
+    for f in project.files(db) {
+        diags.extend(file_diagnostics(db, *f).iter().cloned());
+    }
+    diags.extend(project_rules(db).iter().cloned());
+    crate::diagnostics::sort(&mut diags);
+    diags
+}
+
+/// The checked project as [`check::check_project`] gives it (without syntax and schema
+/// diagnostics, which [`project_diagnostics`] has), assembled from the per-file queries.
+pub fn checked(db: &Database) -> check::Checked {
+    let project = Project::get(db);
+    let index = table_index(db);
+    let mut diagnostics = index.diagnostics.clone();
+    let mut templates = Vec::new();
+    for f in project.files(db) {
+        for out in &check_file(db, *f).outputs {
+            diagnostics.extend(out.diagnostics.iter().cloned());
+            templates.push(out.template.clone());
+        }
+    }
+    diagnostics.extend(project_rules(db).iter().cloned());
+    crate::diagnostics::sort(&mut diagnostics);
+    check::Checked {
+        diagnostics,
+        templates,
+        tables: check::tables_of(&index.items),
+    }
+}
+
+/// The plan of one file's templates (those without errors).
+#[salsa::tracked(returns(ref))]
+pub fn file_plan(db: &dyn salsa::Database, file: Source) -> Vec<TemplatePlan> {
+    let project = Project::get(db);
+    let aurora = &aurora_schema(db, project.aurora(db)).schema;
+    let connect = &connect_schema(db, project.connect(db)).schema;
+    // The file alone, as file 0 of its own source map.
+    let mut sources = SourceMap::new();
+    let only = sources.add(file.name(db).clone(), file.text(db).clone());
+    let templates: Vec<CheckedTemplate> = check_file(db, file)
+        .outputs
+        .iter()
+        .map(|o| CheckedTemplate {
+            file: only,
+            ..o.template.clone()
+        })
+        .collect();
+    let checked = check::Checked {
+        diagnostics: Vec::new(),
+        templates,
+        tables: Vec::new(),
+    };
+    let bundle = plan::compile(&plan::CompileInput {
+        checked: &checked,
+        env: Env { aurora, connect },
+        sources: &sources,
+        template_files: &[],
+        schemas: SchemaHashes {
+            aurora: String::new(),
+            connect: String::new(),
+        },
+    });
+    bundle.templates
+}
+
+/// The plan bundle of the project, or `None` when it has errors.
+#[salsa::tracked(returns(ref))]
+pub fn compile(db: &dyn salsa::Database) -> Option<Bundle> {
+    if project_diagnostics(db).iter().any(Diagnostic::is_error) {
+        return None;
+    }
+    let project = Project::get(db);
+    let a = project.aurora(db);
+    let c = project.connect(db);
+    let index = table_index(db);
+    // The bundle's frame (hashes, tables, UDFs) from the compiler, then each file's templates.
+    let mut sources = SourceMap::new();
+    let ids: Vec<FileId> = project
+        .files(db)
+        .iter()
+        .map(|f| sources.add(f.name(db).clone(), f.text(db).clone()))
+        .collect();
+    let checked = check::Checked {
+        diagnostics: Vec::new(),
+        templates: Vec::new(),
+        tables: check::tables_of(&index.items),
+    };
+    let mut bundle = plan::compile(&plan::CompileInput {
+        checked: &checked,
+        env: Env {
+            aurora: &aurora_schema(db, a).schema,
+            connect: &connect_schema(db, c).schema,
+        },
+        sources: &sources,
+        template_files: &ids,
+        schemas: SchemaHashes {
+            aurora: plan::content_hash(a.text(db)),
+            connect: plan::content_hash(c.text(db)),
+        },
+    });
+    for f in project.files(db) {
+        bundle.templates.extend(file_plan(db, *f).iter().cloned());
+    }
+    Some(bundle)
+}
+
+/// The checked tables in project order (for hover and completion).
+pub fn tables(db: &Database) -> Vec<CheckedTable> {
+    check::tables_of(&table_index(db).items)
+}
+
+/// The schemas as currently loaded.
+pub fn schemas(db: &Database) -> (&AuroraSchema, &ConnectSchema) {
+    let project = Project::get(db);
+    (
+        &aurora_schema(db, project.aurora(db)).schema,
+        &connect_schema(db, project.connect(db)).schema,
+    )
+}
