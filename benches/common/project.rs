@@ -19,7 +19,11 @@ pub fn generate(templates: usize) -> Generated {
     let mut aurora = String::new();
     for (name, ty, extra) in [
         ("caseTypeCode", "text", "required = true\n"),
-        ("description", "text", "required = true\nmax_length = 2000\n"),
+        (
+            "description",
+            "text",
+            "required = true\nmax_length = 2000\n",
+        ),
         ("locationText", "text", "max_length = 400\n"),
         ("easting", "number", "wire = \"string\"\n"),
         ("northing", "number", "wire = \"string\"\n"),
@@ -30,26 +34,40 @@ pub fn generate(templates: usize) -> Generated {
         let _ = write!(aurora, "[create.{name}]\ntype = \"{ty}\"\n{extra}\n");
     }
     for i in 0..12 {
-        let _ = write!(aurora, "[create.extra{i}]\ntype = \"text\"\nmax_length = 200\n\n");
+        let _ = write!(
+            aurora,
+            "[create.extra{i}]\ntype = \"text\"\nmax_length = 200\n\n"
+        );
     }
     for name in ["firstName", "lastName", "emailAddress", "mobilePhone"] {
         let _ = write!(aurora, "[contact.{name}]\ntype = \"text\"\n\n");
     }
     for i in 0..10 {
-        let _ = write!(aurora, "[[udf]]\ncode = \"U{i:02}\"\nname = \"Detail {i}\"\ntype = \"text\"\n\n");
+        let _ = write!(
+            aurora,
+            "[[udf]]\ncode = \"U{i:02}\"\nname = \"Detail {i}\"\ntype = \"text\"\n\n"
+        );
     }
     aurora.push_str("[[udf]]\ncode = \"HAZARD\"\nname = \"Hazard\"\ntype = \"choice\"\nvalues = [\"L\", \"M\", \"H\"]\n\n");
     aurora.push_str("[snapshot.\"Message.CaseNumber\"]\ntype = \"text\"\nrequired = true\n\n");
     aurora.push_str("[snapshot.\"TriggerType\"]\ntype = \"text\"\n\n[snapshot.\"Date\"]\ntype = \"datetime\"\n\n");
     for i in 0..20 {
-        let _ = write!(aurora, "[snapshot.\"Message.Value{i}\"]\ntype = \"text\"\n\n");
+        let _ = write!(
+            aurora,
+            "[snapshot.\"Message.Value{i}\"]\ntype = \"text\"\n\n"
+        );
     }
 
     let mut connect = String::new();
     connect.push_str("[fields.summary]\ntype = \"text\"\nrequired = true\nmax_length = 150\n\n");
-    connect.push_str("[fields.hazard]\ntype = \"choice\"\noptions = [\"low\", \"medium\", \"high\"]\n\n");
+    connect.push_str(
+        "[fields.hazard]\ntype = \"choice\"\noptions = [\"low\", \"medium\", \"high\"]\n\n",
+    );
     for i in 0..FIELDS {
-        let _ = write!(connect, "[fields.f{i}]\ntype = \"text\"\nmax_length = 100\n\n");
+        let _ = write!(
+            connect,
+            "[fields.f{i}]\ntype = \"text\"\nmax_length = 100\n\n"
+        );
     }
     connect.push_str("[dates.reported]\ntype = \"date\"\nrequired = true\n\n[dates.updated]\ntype = \"datetime\"\n\n");
     for i in 0..(templates / 2).max(1) {
@@ -80,14 +98,24 @@ pub fn generate(templates: usize) -> Generated {
         }
         files.push((format!("templates/service_{file_no:03}.amap"), text));
     }
-    Generated { aurora, connect, files }
+    Generated {
+        aurora,
+        connect,
+        files,
+    }
 }
 
 fn create(out: &mut String, t: usize, r: usize, file_no: usize) {
     let _ = writeln!(out, "create \"Service {t}\" for ref.r{r} {{");
     let _ = writeln!(out, "    aurora.caseTypeCode      = \"C{t:04}\"");
-    let _ = writeln!(out, "    aurora.description       = \"{{field.summary}}\\n\\nReported on {{date.reported}} at {{address.summary}}\"");
-    let _ = writeln!(out, "    aurora.locationText      = truncate(join(\", \", address.line1, address.town, address.postcode), 400)");
+    let _ = writeln!(
+        out,
+        "    aurora.description       = \"{{field.summary}}\\n\\nReported on {{date.reported}} at {{address.summary}}\""
+    );
+    let _ = writeln!(
+        out,
+        "    aurora.locationText      = truncate(join(\", \", address.line1, address.town, address.postcode), 400)"
+    );
     let _ = writeln!(out, "    aurora.easting           = address.easting!");
     let _ = writeln!(out, "    aurora.northing          = address.northing ?? 0");
     let _ = writeln!(out, "    aurora.usrn              = address.usrn");
@@ -95,13 +123,19 @@ fn create(out: &mut String, t: usize, r: usize, file_no: usize) {
     let _ = writeln!(out, "    aurora.reportedAt        = date.reported");
     for i in 0..12 {
         let f = (t + i) % FIELDS;
-        let _ = writeln!(out, "    aurora.extra{i}             = upper(field.f{f} ?? \"none\")");
+        let _ = writeln!(
+            out,
+            "    aurora.extra{i}             = upper(field.f{f} ?? \"none\")"
+        );
     }
     let _ = writeln!(out, "    contact.firstName        = person.forename");
     let _ = writeln!(out, "    contact.lastName         = person.surname");
     let _ = writeln!(out, "    contact.emailAddress     = lower(person.email)");
     let _ = writeln!(out, "    contact.mobilePhone      = phone(person.mobile)");
-    let _ = writeln!(out, "    udf \"HAZARD\"             = lookup(field.hazard, hazards_{file_no}) ?? \"M\"");
+    let _ = writeln!(
+        out,
+        "    udf \"HAZARD\"             = lookup(field.hazard, hazards_{file_no}) ?? \"M\""
+    );
     for i in 0..5 {
         let f = (t + i + 7) % FIELDS;
         let _ = writeln!(out, "    udf \"U{i:02}\"              = field.f{f}");
@@ -114,7 +148,11 @@ fn incoming(out: &mut String, t: usize, r: usize) {
     let _ = writeln!(out, "    field.f0 = aurora.Message.CaseNumber");
     let _ = writeln!(out, "    date.updated = aurora.Date");
     for i in 1..28 {
-        let _ = writeln!(out, "    field.f{i} = aurora.Message.Value{} ?? \"n/a\"", i % 20);
+        let _ = writeln!(
+            out,
+            "    field.f{i} = aurora.Message.Value{} ?? \"n/a\"",
+            i % 20
+        );
     }
     let _ = writeln!(out, "}}\n");
 }

@@ -1,0 +1,97 @@
+//! parse + check + compile of a generated 1,000-template project (about 30 mappings each,
+//! with tables and UDFs), per phase and end to end.
+
+#[path = "common/project.rs"]
+mod project;
+
+use amap::check::{Env, ProjectFile, check_project};
+use amap::diagnostics::{FileId, SourceMap};
+use amap::plan::{CompileInput, SchemaHashes, compile, content_hash};
+use amap::schema::{load_aurora, load_connect};
+use amap::syntax::{ast, parse};
+use criterion::{Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+fn bench(c: &mut Criterion) {
+    let generated = project::generate(1000);
+    let mut sources = SourceMap::new();
+    let aurora_id = sources.add("schema/aurora.toml", generated.aurora.clone());
+    let connect_id = sources.add("schema/connect.toml", generated.connect.clone());
+    let (aurora, d1) = load_aurora(&generated.aurora, aurora_id);
+    let (connect, d2) = load_connect(&generated.connect, connect_id);
+    assert!(
+        d1.is_empty() && d2.is_empty(),
+        "schema diagnostics: {d1:?} {d2:?}"
+    );
+    let ids: Vec<FileId> = generated
+        .files
+        .iter()
+        .map(|(n, t)| sources.add(n.clone(), t.clone()))
+        .collect();
+    let env = Env {
+        aurora: &aurora,
+        connect: &connect,
+    };
+    let schemas = SchemaHashes {
+        aurora: content_hash(&generated.aurora),
+        connect: content_hash(&generated.connect),
+    };
+
+    let parse_all = || -> Vec<(FileId, ast::File)> {
+        ids.iter()
+            .map(|id| (*id, parse(&sources.get(*id).text, *id).0))
+            .collect()
+    };
+    let parsed = parse_all();
+    let files: Vec<ProjectFile> = parsed
+        .iter()
+        .map(|(id, ast)| ProjectFile { file: *id, ast })
+        .collect();
+    let checked = check_project(&files, &env);
+    assert_eq!(
+        checked.error_count(),
+        0,
+        "{:?}",
+        checked.diagnostics.first()
+    );
+    assert_eq!(checked.templates.len(), 1000);
+
+    let mut group = c.benchmark_group("project_1000_templates");
+    group.sample_size(20);
+    group.bench_function("parse", |b| b.iter(|| black_box(parse_all())));
+    group.bench_function("check", |b| {
+        b.iter(|| black_box(check_project(&files, &env)))
+    });
+    group.bench_function("compile", |b| {
+        b.iter(|| {
+            black_box(compile(&CompileInput {
+                checked: &checked,
+                env,
+                sources: &sources,
+                template_files: &ids,
+                schemas: schemas.clone(),
+            }))
+        })
+    });
+    group.bench_function("parse_check_compile", |b| {
+        b.iter(|| {
+            let parsed = parse_all();
+            let files: Vec<ProjectFile> = parsed
+                .iter()
+                .map(|(id, ast)| ProjectFile { file: *id, ast })
+                .collect();
+            let checked = check_project(&files, &env);
+            black_box(compile(&CompileInput {
+                checked: &checked,
+                env,
+                sources: &sources,
+                template_files: &ids,
+                schemas: schemas.clone(),
+            }))
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
