@@ -4,6 +4,8 @@
 
 mod error;
 mod explain;
+mod fmt;
+mod lsp;
 
 pub use error::{CliError, report};
 
@@ -28,6 +30,10 @@ pub struct Cli {
 pub enum Command {
     /// Print the explanation of a diagnostic code, with an example and its fix.
     Explain(explain::Args),
+    /// Format `.amap` files in the canonical layout (`--check`: only list those that differ).
+    Fmt(fmt::Args),
+    /// Run the language server on stdin and stdout, for editors.
+    Lsp(lsp::Args),
 }
 
 /// Runs the command line on the process arguments and returns the exit status.
@@ -56,6 +62,8 @@ where
     init_logging();
     let outcome = match cli.command {
         Command::Explain(args) => explain::run(&args),
+        Command::Fmt(args) => fmt::run(&args),
+        Command::Lsp(args) => lsp::run(&args),
     };
     match outcome {
         Ok(status) => status,
