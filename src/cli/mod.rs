@@ -6,6 +6,7 @@ mod error;
 mod explain;
 mod fmt;
 mod lsp;
+mod sim;
 
 pub use error::{CliError, report};
 
@@ -34,6 +35,8 @@ pub enum Command {
     Fmt(fmt::Args),
     /// Run the language server on stdin and stdout, for editors.
     Lsp(lsp::Args),
+    /// Run the Aurora simulator (token endpoint, Cases API, snapshot container) until Ctrl-C.
+    Sim(sim::Args),
 }
 
 /// Runs the command line on the process arguments and returns the exit status.
@@ -64,6 +67,7 @@ where
         Command::Explain(args) => explain::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp(args) => lsp::run(&args),
+        Command::Sim(args) => sim::run(&args),
     };
     match outcome {
         Ok(status) => status,
