@@ -9,3 +9,6 @@ mod read;
 pub use load::{load_aurora, load_connect};
 pub use model::*;
 pub use project::{ProjectConfig, SERVICE_TABLES, parse_project};
+
+#[cfg(test)]
+mod tests;
