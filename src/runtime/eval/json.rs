@@ -204,7 +204,10 @@ mod tests {
         append_fields(&mut out, &[("contactId", &id)]);
         assert_eq!(out, br#"{"contactId":"C1"}"#);
         let mut out = br#"{"a":1}"#.to_vec();
-        append_fields(&mut out, &[("contactId", &id), ("attachments", &serde_json::json!([]))]);
+        append_fields(
+            &mut out,
+            &[("contactId", &id), ("attachments", &serde_json::json!([]))],
+        );
         assert_eq!(out, br#"{"a":1,"contactId":"C1","attachments":[]}"#);
     }
 }

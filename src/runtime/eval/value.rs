@@ -180,8 +180,7 @@ pub fn expand_exponent(s: &str) -> Option<String> {
         None => (false, mantissa.strip_prefix('+').unwrap_or(mantissa)),
     };
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) || int.len() + frac.len() == 0
-    {
+    if !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) || int.len() + frac.len() == 0 {
         return None;
     }
     if exp.unsigned_abs() > 400 {
@@ -283,9 +282,9 @@ pub fn parse_datetime(s: &str) -> Option<Timestamp> {
 
 /// A date as a datetime at midnight UTC.
 pub fn date_to_datetime(d: Date) -> Option<Timestamp> {
-    d.to_zoned(jiff::tz::TimeZone::UTC)
+    jiff::tz::Offset::UTC
+        .to_timestamp(d.to_datetime(jiff::civil::Time::midnight()))
         .ok()
-        .map(|z| z.timestamp())
 }
 
 /// Why a JSON value does not fit a declared type, in words ("is not a number").
@@ -441,7 +440,10 @@ mod tests {
 
     #[test]
     fn exponents_expand() {
-        assert_eq!(expand_exponent("1e20").as_deref(), Some("100000000000000000000"));
+        assert_eq!(
+            expand_exponent("1e20").as_deref(),
+            Some("100000000000000000000")
+        );
         assert_eq!(expand_exponent("1.5e-7").as_deref(), Some("0.00000015"));
         assert_eq!(expand_exponent("-2.50").as_deref(), Some("-2.5"));
         assert_eq!(expand_exponent("12.345e1").as_deref(), Some("123.45"));
