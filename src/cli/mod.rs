@@ -2,10 +2,13 @@
 //! sets up logging and turns the outcome into an exit status:
 //! 0 no errors, 1 errors found, 2 could not run.
 
+mod check;
+mod compile;
 mod error;
 mod explain;
 mod fmt;
 mod lsp;
+mod project;
 mod sim;
 
 pub use error::{CliError, report};
@@ -29,6 +32,10 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Check every template of a project against its schemas.
+    Check(check::Args),
+    /// Check a project and write its plan bundle (nothing is written when there are errors).
+    Compile(compile::Args),
     /// Print the explanation of a diagnostic code, with an example and its fix.
     Explain(explain::Args),
     /// Format `.amap` files in the canonical layout (`--check`: only list those that differ).
@@ -64,6 +71,8 @@ where
     };
     init_logging();
     let outcome = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Compile(args) => compile::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp(args) => lsp::run(&args),
@@ -76,6 +85,12 @@ where
             COULD_NOT_RUN
         }
     }
+}
+
+/// Whether to colour output for a stream: only a terminal, and only when `NO_COLOR` is unset
+/// or empty.
+fn color(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
 }
 
 /// Logs go to stderr, filtered by `AMAP_LOG` (`warn` when unset), e.g. `AMAP_LOG=amap=debug`.

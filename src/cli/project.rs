@@ -1,0 +1,84 @@
+//! Loading and checking a project for the commands that report on one (`check`, `compile`).
+
+use super::CliError;
+use crate::check::Checked;
+use crate::diagnostics::render::Counts;
+use crate::diagnostics::{Diagnostic, SourceMap};
+use crate::plan::{self, Bundle, CompileInput};
+use crate::syntax::ast;
+use crate::workspace::{self, PROJECT_FILE, Workspace, WorkspaceError};
+use std::path::Path;
+
+/// A loaded and checked project. Its diagnostics are everything known about it: the project
+/// file, the schemas, syntax and the checker's, sorted by file and position.
+pub struct Project {
+    workspace: Workspace,
+    checked: Checked,
+}
+
+impl Project {
+    /// Loads the project governing `dir` (default: the current directory) and checks it.
+    pub fn load(dir: Option<&Path>) -> Result<Project, CliError> {
+        let dir = match dir {
+            Some(d) => d.to_path_buf(),
+            None => std::env::current_dir().map_err(|source| CliError::Directory {
+                path: ".".into(),
+                source,
+            })?,
+        };
+        let workspace = workspace::load(&dir).map_err(not_loaded)?;
+        let checked = workspace.check();
+        tracing::debug!(
+            root = %workspace.root.display(),
+            files = workspace.templates.len(),
+            diagnostics = checked.diagnostics.len(),
+            "checked project"
+        );
+        Ok(Project { workspace, checked })
+    }
+
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        &self.checked.diagnostics
+    }
+
+    pub fn sources(&self) -> &SourceMap {
+        &self.workspace.sources
+    }
+
+    /// The template files read and the templates in them.
+    pub fn counts(&self) -> Counts {
+        let templates = self.workspace.templates.iter();
+        Counts {
+            files: self.workspace.templates.len(),
+            templates: templates
+                .flat_map(|(_, f)| &f.items)
+                .filter(|i| matches!(i, ast::Item::Template(_)))
+                .count(),
+        }
+    }
+
+    /// The plan bundle. Templates with errors are left out, so call it when there are none.
+    pub fn compile(&self) -> Bundle {
+        let ws = &self.workspace;
+        plan::compile(&CompileInput {
+            checked: &self.checked,
+            env: ws.env(),
+            sources: &ws.sources,
+            template_files: &ws.template_files(),
+            schemas: ws.schema_hashes(),
+        })
+    }
+}
+
+fn not_loaded(error: WorkspaceError) -> CliError {
+    let help = match &error {
+        WorkspaceError::NoProject { .. } => Some(format!(
+            "run amap inside a project, or pass its folder: `amap check DIR` (the folder holding {PROJECT_FILE})"
+        )),
+        _ => None,
+    };
+    CliError::Project {
+        message: error.to_string(),
+        help,
+    }
+}
