@@ -11,6 +11,7 @@ pub mod ide;
 pub mod plan;
 pub mod runtime;
 pub mod schema;
+pub mod service;
 pub mod sim;
 pub mod syntax;
 pub mod workspace;

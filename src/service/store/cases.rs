@@ -1,0 +1,315 @@
+//! Connect cases served by the integration, their references and their attachments.
+//!
+//! A case is keyed by its Connect reference and keeps the body Connect sent (type, status, fields,
+//! dates, person, address) as JSON. Its references (named values such as the Aurora case number)
+//! live in their own table, indexed by name and value, so that "which cases hold Aurora case number
+//! X in reference R" is one index look-up. Attachments keep their bytes in the database, up to
+//! [`StoreConfig::max_attachment_bytes`](super::StoreConfig::max_attachment_bytes).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    Store, StoreError, StoreResult, from_json_text, now_ms, timestamp, to_json_text, with_pool,
+};
+
+/// A Connect case as sent to the service.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CaseRecord {
+    /// The Connect case reference (the key).
+    pub reference: String,
+    /// The Connect case type.
+    pub case_type: String,
+    /// The Connect status, if sent.
+    pub status: Option<String>,
+    /// Everything else Connect sent (fields, dates, person, address), as JSON.
+    pub body: Value,
+    /// Named references of the case (reference name → value).
+    #[serde(default)]
+    pub references: BTreeMap<String, String>,
+}
+
+/// A stored case with its times.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StoredCase {
+    /// The case.
+    #[serde(flatten)]
+    pub case: CaseRecord,
+    /// When it was first stored.
+    #[serde(with = "super::rfc3339")]
+    pub created_at: Timestamp,
+    /// When it last changed.
+    #[serde(with = "super::rfc3339")]
+    pub updated_at: Timestamp,
+}
+
+/// Identifier of a stored attachment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AttachmentId(pub i64);
+
+impl fmt::Display for AttachmentId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// An attachment without its bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AttachmentMeta {
+    /// Its id.
+    pub id: AttachmentId,
+    /// The case it belongs to.
+    pub case_ref: String,
+    /// The file name.
+    pub name: String,
+    /// The MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// When it was stored.
+    #[serde(with = "super::rfc3339")]
+    pub created_at: Timestamp,
+}
+
+/// An attachment with its bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// What is known about it.
+    pub meta: AttachmentMeta,
+    /// The file's bytes.
+    pub content: Vec<u8>,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("meta", &self.meta)
+            .field("content", &format_args!("<{} bytes>", self.content.len()))
+            .finish()
+    }
+}
+
+type MetaRow = (i64, String, String, String, i64, i64);
+type AttachmentRow = (i64, String, String, String, i64, i64, Vec<u8>);
+
+fn meta_from_row(row: MetaRow) -> StoreResult<AttachmentMeta> {
+    let (id, case_ref, name, content_type, size, created_at) = row;
+    Ok(AttachmentMeta {
+        id: AttachmentId(id),
+        case_ref,
+        name,
+        content_type,
+        size: u64::try_from(size)
+            .map_err(|_| StoreError::Corrupt(format!("attachment size {size}")))?,
+        created_at: timestamp(created_at)?,
+    })
+}
+
+const UPSERT_CASE_SQL: &str = "INSERT INTO cases (reference, case_type, status, body, created_at, \
+     updated_at) VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT (reference) DO UPDATE SET \
+     case_type = excluded.case_type, status = excluded.status, body = excluded.body, \
+     updated_at = excluded.updated_at";
+
+/// Sets one reference of an existing case (no row is written when the case does not exist).
+const SET_REFERENCE_SQL: &str = "INSERT INTO case_references (case_ref, name, value, updated_at) \
+     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $1) \
+     ON CONFLICT (case_ref, name) DO UPDATE SET value = excluded.value, \
+     updated_at = excluded.updated_at";
+
+impl Store {
+    /// Stores a case: creates it, or replaces its type, status and body. The references given are
+    /// set (added or overwritten); references the record does not name are kept, so a value the
+    /// integration wrote (such as the Aurora case number) survives a later update from Connect.
+    pub async fn upsert_case(&self, case: &CaseRecord) -> StoreResult<()> {
+        let body = to_json_text(&case.body)?;
+        let now = now_ms();
+        with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(UPSERT_CASE_SQL)
+                .bind(&case.reference)
+                .bind(&case.case_type)
+                .bind(case.status.as_deref())
+                .bind(&body)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for (name, value) in &case.references {
+                sqlx::query(SET_REFERENCE_SQL)
+                    .bind(&case.reference)
+                    .bind(name)
+                    .bind(value)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// The case with this reference, with all its references.
+    pub async fn get_case(&self, reference: &str) -> StoreResult<Option<StoredCase>> {
+        let sql = "SELECT case_type, status, body, created_at, updated_at FROM cases \
+                   WHERE reference = $1";
+        let row: Option<(String, Option<String>, String, i64, i64)> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(reference).fetch_optional(pool).await?
+        });
+        let Some((case_type, status, body, created_at, updated_at)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(StoredCase {
+            case: CaseRecord {
+                reference: reference.to_owned(),
+                case_type,
+                status,
+                body: from_json_text("case body", &body)?,
+                references: self.case_references(reference).await?,
+            },
+            created_at: timestamp(created_at)?,
+            updated_at: timestamp(updated_at)?,
+        }))
+    }
+
+    /// Replaces the body of an existing case (fields written back by the integration).
+    pub async fn set_case_body(&self, reference: &str, body: &Value) -> StoreResult<()> {
+        let body = to_json_text(body)?;
+        let sql = "UPDATE cases SET body = $1, updated_at = $2 WHERE reference = $3";
+        let affected = with_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(&body)
+                .bind(now_ms())
+                .bind(reference)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if affected == 0 {
+            return Err(StoreError::UnknownCase(reference.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// The references of a case (name → value); empty for an unknown case.
+    pub async fn case_references(&self, reference: &str) -> StoreResult<BTreeMap<String, String>> {
+        let sql = "SELECT name, value FROM case_references WHERE case_ref = $1 ORDER BY name";
+        let rows: Vec<(String, String)> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(reference).fetch_all(pool).await?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
+    /// Sets reference `name` of case `reference` to `value`.
+    pub async fn set_case_reference(
+        &self,
+        reference: &str,
+        name: &str,
+        value: &str,
+    ) -> StoreResult<()> {
+        let affected = with_pool!(self, pool => {
+            sqlx::query(SET_REFERENCE_SQL)
+                .bind(reference)
+                .bind(name)
+                .bind(value)
+                .bind(now_ms())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if affected == 0 {
+            return Err(StoreError::UnknownCase(reference.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Removes reference `name` from a case; `false` when it had none.
+    pub async fn remove_case_reference(&self, reference: &str, name: &str) -> StoreResult<bool> {
+        let sql = "DELETE FROM case_references WHERE case_ref = $1 AND name = $2";
+        let affected = with_pool!(self, pool => {
+            sqlx::query(sql)
+                .bind(reference)
+                .bind(name)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(affected > 0)
+    }
+
+    /// The references of the cases whose reference `name` holds `value`, in order.
+    pub async fn find_cases_by_reference(
+        &self,
+        name: &str,
+        value: &str,
+    ) -> StoreResult<Vec<String>> {
+        let sql = "SELECT case_ref FROM case_references WHERE name = $1 AND value = $2 \
+                   ORDER BY case_ref";
+        let rows: Vec<String> = with_pool!(self, pool => {
+            sqlx::query_scalar(sql).bind(name).bind(value).fetch_all(pool).await?
+        });
+        Ok(rows)
+    }
+
+    /// Stores a file of an existing case. Fails with [`StoreError::AttachmentTooLarge`] above the
+    /// configured maximum and with [`StoreError::UnknownCase`] when the case does not exist.
+    pub async fn add_attachment(
+        &self,
+        case_ref: &str,
+        name: &str,
+        content_type: &str,
+        content: &[u8],
+    ) -> StoreResult<AttachmentId> {
+        let size = u64::try_from(content.len()).unwrap_or(u64::MAX);
+        let max = self.inner.config.max_attachment_bytes;
+        if size > max {
+            return Err(StoreError::AttachmentTooLarge { size, max });
+        }
+        let size = i64::try_from(size).unwrap_or(i64::MAX);
+        let sql = "INSERT INTO attachments (case_ref, name, content_type, size, content, \
+                   created_at) SELECT $1, $2, $3, $4, $5, $6 \
+                   WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $1) RETURNING id";
+        let id: Option<i64> = with_pool!(self, pool => {
+            sqlx::query_scalar(sql)
+                .bind(case_ref)
+                .bind(name)
+                .bind(content_type)
+                .bind(size)
+                .bind(content)
+                .bind(now_ms())
+                .fetch_optional(pool)
+                .await?
+        });
+        id.map(AttachmentId)
+            .ok_or_else(|| StoreError::UnknownCase(case_ref.to_owned()))
+    }
+
+    /// The attachments of a case, oldest first, without their bytes.
+    pub async fn list_attachments(&self, case_ref: &str) -> StoreResult<Vec<AttachmentMeta>> {
+        let sql = "SELECT id, case_ref, name, content_type, size, created_at FROM attachments \
+                   WHERE case_ref = $1 ORDER BY id";
+        let rows: Vec<MetaRow> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(case_ref).fetch_all(pool).await?
+        });
+        rows.into_iter().map(meta_from_row).collect()
+    }
+
+    /// One attachment with its bytes.
+    pub async fn get_attachment(&self, id: AttachmentId) -> StoreResult<Option<Attachment>> {
+        let sql = "SELECT id, case_ref, name, content_type, size, created_at, content \
+                   FROM attachments WHERE id = $1";
+        let row: Option<AttachmentRow> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(id.0).fetch_optional(pool).await?
+        });
+        let Some((id, case_ref, name, content_type, size, created_at, content)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Attachment {
+            meta: meta_from_row((id, case_ref, name, content_type, size, created_at))?,
+            content,
+        }))
+    }
+}

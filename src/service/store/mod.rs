@@ -1,0 +1,305 @@
+//! The service's store: Connect cases and their attachments and references, the durable job queue,
+//! the integration log, processed snapshot names, poller cursors and settings.
+//!
+//! One [`Store`] value is shared by the whole service (it is a cheap clone of a connection pool).
+//! SQLite is the default (one file, WAL, created on first start); PostgreSQL is chosen by a
+//! `postgres://` URL so that several instances can share one queue. Migrations are applied by
+//! [`Store::open`].
+//!
+//! The SQL is written once for both databases (`$1` placeholders, standard types, no functions of
+//! one dialect). The differences live in two places only: the schema files (`migrations/sqlite/`,
+//! `migrations/postgres/`: identity columns and the blob type) and the claim query in `jobs.rs`
+//! (claiming a job uses `FOR UPDATE SKIP LOCKED` on PostgreSQL).
+//!
+//! Times are stored as integer milliseconds since the Unix epoch (UTC) and exposed as
+//! [`jiff::Timestamp`]; JSON is stored as text.
+
+mod cases;
+mod jobs;
+mod log;
+mod settings;
+
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use tokio::sync::Notify;
+
+pub use cases::{Attachment, AttachmentId, AttachmentMeta, CaseRecord, StoredCase};
+pub use jobs::{Claim, Job, JobCounts, JobId, JobKind, JobProgress, JobState, UploadedAttachment};
+pub use log::{LogEntry, LogId, LogOutcome, LogQuery, NewLogEntry, UnknownOutcome};
+
+/// Errors of the store. Messages never contain a connection URL or any stored secret.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database answered with an error or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The schema could not be brought up to date.
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database URL is not one this store understands.
+    #[error("unsupported database URL: {0}")]
+    Url(String),
+    /// An attachment is larger than the configured maximum.
+    #[error("attachment of {size} bytes exceeds the maximum of {max} bytes")]
+    AttachmentTooLarge {
+        /// Size of the rejected attachment.
+        size: u64,
+        /// The configured maximum.
+        max: u64,
+    },
+    /// No case has this reference.
+    #[error("no case with reference {0:?}")]
+    UnknownCase(String),
+    /// The job is no longer held by this claim: its lease expired and another worker took it,
+    /// or it was already finished.
+    #[error("job {0} is no longer held by this worker")]
+    LeaseLost(JobId),
+    /// A stored value could not be read back (unknown state name, malformed JSON, bad time).
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+}
+
+/// Result type of the store.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Store options.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// Largest attachment accepted, in bytes.
+    pub max_attachment_bytes: u64,
+    /// Connections in the pool.
+    pub max_connections: u32,
+    /// How long an SQLite connection waits for a lock held by another writer.
+    pub busy_timeout: Duration,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            max_attachment_bytes: 20 * 1024 * 1024,
+            max_connections: 8,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Which SQL dialect backs the store.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite (a file).
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+#[derive(Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool. The body is compiled once per backend, so
+/// the same runtime-checked query text and bindings serve both.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.inner.backend {
+            $crate::service::store::Backend::Sqlite($pool) => $body,
+            $crate::service::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_pool;
+
+struct Inner {
+    backend: Backend,
+    config: StoreConfig,
+    /// Woken on every enqueue, so that idle workers of this process start at once.
+    enqueued: Notify,
+}
+
+/// The store. Cloning is cheap and shares the pool.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never the URL: it may hold a password.
+        f.debug_struct("Store")
+            .field("dialect", &self.dialect())
+            .finish_non_exhaustive()
+    }
+}
+
+const SQLITE_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../../migrations/sqlite/0001_initial.sql"),
+)];
+
+const POSTGRES_MIGRATIONS: &[(i64, &str, &str)] = &[(
+    1,
+    "initial",
+    include_str!("../../../migrations/postgres/0001_initial.sql"),
+)];
+
+fn migrator(migrations: &[(i64, &'static str, &'static str)]) -> Migrator {
+    Migrator::with_migrations(
+        migrations
+            .iter()
+            .map(|&(version, description, sql)| {
+                Migration::new(
+                    version,
+                    description.into(),
+                    MigrationType::Simple,
+                    sql.into_sql_str(),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}
+
+impl Store {
+    /// Opens the store named by `url` and applies pending migrations.
+    ///
+    /// `postgres://…` or `postgresql://…` opens PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a bare
+    /// path opens (and creates if missing) an SQLite file.
+    pub async fn open(url: &str, config: StoreConfig) -> StoreResult<Store> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)
+                .map_err(|_| StoreError::Url("not a valid PostgreSQL URL".into()))?;
+            let pool = PgPoolOptions::new()
+                .max_connections(config.max_connections.max(1))
+                .connect_with(options)
+                .await?;
+            migrator(POSTGRES_MIGRATIONS).run(&pool).await?;
+            return Ok(Store::from_backend(Backend::Postgres(pool), config));
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        if path.is_empty() || path.contains("://") {
+            return Err(StoreError::Url(
+                "expected postgres://…, sqlite://PATH or a file path".into(),
+            ));
+        }
+        Store::open_sqlite(Path::new(path), config).await
+    }
+
+    /// Opens (creating if missing) the SQLite file at `path` and applies pending migrations.
+    pub async fn open_sqlite(path: &Path, config: StoreConfig) -> StoreResult<Store> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // FULL: a committed enqueue survives power loss, not only a killed process.
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(config.busy_timeout)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(config.max_connections.max(1))
+            .connect_with(options)
+            .await?;
+        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
+        Ok(Store::from_backend(Backend::Sqlite(pool), config))
+    }
+
+    fn from_backend(backend: Backend, config: StoreConfig) -> Store {
+        Store {
+            inner: Arc::new(Inner {
+                backend,
+                config,
+                enqueued: Notify::new(),
+            }),
+        }
+    }
+
+    /// The dialect in use.
+    pub fn dialect(&self) -> Dialect {
+        match self.inner.backend {
+            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
+    /// The configuration the store was opened with.
+    pub fn config(&self) -> &StoreConfig {
+        &self.inner.config
+    }
+
+    /// Signalled (`notify_waiters`) on every enqueue through this `Store` or a clone of it, so that
+    /// idle workers of this process start at once instead of at their next poll.
+    pub fn enqueue_signal(&self) -> &Notify {
+        &self.inner.enqueued
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub(crate) fn millis(at: Timestamp) -> i64 {
+    at.as_millisecond()
+}
+
+/// A stored millisecond count back to a timestamp.
+pub(crate) fn timestamp(ms: i64) -> StoreResult<Timestamp> {
+    Timestamp::from_millisecond(ms).map_err(|e| StoreError::Corrupt(format!("time {ms}: {e}")))
+}
+
+/// `at + delay`, saturating at the largest representable time.
+pub fn after(at: Timestamp, delay: Duration) -> Timestamp {
+    let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX);
+    let sum = at.as_millisecond().saturating_add(ms);
+    Timestamp::from_millisecond(sum).unwrap_or(Timestamp::MAX)
+}
+
+fn now_ms() -> i64 {
+    millis(Timestamp::now())
+}
+
+fn to_json_text<T: serde::Serialize>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(format!("JSON: {e}")))
+}
+
+fn from_json_text<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))
+}
+
+/// Serde helpers writing timestamps as RFC 3339 text.
+pub(crate) mod rfc3339 {
+    use jiff::Timestamp;
+    use serde::Serializer;
+
+    pub fn serialize<S: Serializer>(at: &Timestamp, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(at)
+    }
+
+    pub mod option {
+        use jiff::Timestamp;
+        use serde::Serializer;
+
+        pub fn serialize<S: Serializer>(at: &Option<Timestamp>, s: S) -> Result<S::Ok, S::Error> {
+            match at {
+                Some(at) => s.collect_str(at),
+                None => s.serialize_none(),
+            }
+        }
+    }
+}
