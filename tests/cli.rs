@@ -222,6 +222,31 @@ fn github_and_sarif_formats() {
 }
 
 #[test]
+fn github_and_sarif_paths_are_relative_to_the_current_directory() {
+    let outer = tempfile::tempdir().expect("temp dir");
+    let dir = project(OPTIONAL_INTO_REQUIRED);
+    let inner = outer.path().join("council");
+    std::fs::rename(dir.path(), &inner).expect("move project");
+    let out = amap(&["check", "council", "--format", "github"], outer.path());
+    assert!(
+        out.stdout
+            .starts_with("::error file=council/templates/potholes.amap,"),
+        "{}",
+        out.stdout
+    );
+    let out = amap(&["check", "council", "--format", "sarif"], outer.path());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("SARIF is JSON");
+    assert_eq!(
+        v["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "council/templates/potholes.amap"
+    );
+    // JSON and text name files from the project root.
+    let out = amap(&["check", "council", "--format", "json"], outer.path());
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(v["diagnostics"][0]["file"], "templates/potholes.amap");
+}
+
+#[test]
 fn no_project_file_exits_2() {
     let dir = tempfile::tempdir().expect("temp dir");
     let out = amap(&["check", &path_str(dir.path())], dir.path());

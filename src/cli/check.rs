@@ -51,10 +51,20 @@ pub fn run(args: &Args) -> Result<i32, CliError> {
         action: "check",
         deny_warnings: args.deny_warnings,
     };
+    // GitHub reads paths from the checkout root (the current directory in CI); the other
+    // formats name files from the project root.
+    let renamed;
+    let sources = match args.format {
+        Format::Github | Format::Sarif => {
+            renamed = project.sources_from_current_dir();
+            &renamed
+        }
+        Format::Human | Format::Json => project.sources(),
+    };
     let text = render::render(
         args.format.into(),
         diagnostics,
-        project.sources(),
+        sources,
         project.counts(),
         &options,
     );

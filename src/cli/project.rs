@@ -45,6 +45,37 @@ impl Project {
         &self.workspace.sources
     }
 
+    /// The sources named from the current directory instead of the project root, as GitHub
+    /// wants paths in annotations and SARIF (relative to the checkout it runs in). Names stay
+    /// as they are when the project is not below the current directory.
+    pub fn sources_from_current_dir(&self) -> SourceMap {
+        let sources = &self.workspace.sources;
+        let prefix = std::env::current_dir()
+            .ok()
+            .and_then(|cwd| {
+                self.workspace
+                    .root
+                    .strip_prefix(cwd)
+                    .ok()
+                    .map(Path::to_path_buf)
+            })
+            .filter(|p| !p.as_os_str().is_empty());
+        let Some(prefix) = prefix else {
+            return sources.clone();
+        };
+        let prefix: Vec<String> = prefix
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        let prefix = prefix.join("/");
+        let mut out = SourceMap::new();
+        // Files are added in id order, so every id keeps naming the same file.
+        for (_, file) in sources.files() {
+            out.add(format!("{prefix}/{}", file.name), file.text.clone());
+        }
+        out
+    }
+
     /// The template files read and the templates in them.
     pub fn counts(&self) -> Counts {
         let templates = self.workspace.templates.iter();
