@@ -281,38 +281,36 @@ fn read_common(r: &mut Reader, body: &[Entry<'_, '_>], header: Span, spec: &Spec
 
     let mut max_length = None;
     if let Some(e) = get(body, "max_length") {
-        let n = r.positive(&e);
         match ty {
             Some(t) if t != ScalarType::Text => {
                 r.report(
                     Code::S0003,
                     e.key_span,
                     format!(
-                        "`max_length` applies to `text`, but {} is a `{}`",
+                        "`max_length` applies to `text`, but {} is {}",
                         spec.what,
-                        t.name()
+                        a_type(t)
                     ),
                 )
                 .help = Some("remove `max_length`".into());
             }
-            _ => max_length = n,
+            _ => max_length = r.positive(&e),
         }
     }
 
     let mut values = Vec::new();
     let values_entry = get(body, spec.values_key);
     if let Some(e) = values_entry {
-        let list = r.strings(&e);
         match ty {
             Some(t) if t != ScalarType::Choice => {
                 r.report(
                     Code::S0003,
                     e.key_span,
                     format!(
-                        "`{}` applies to a `choice`, but {} is a `{}`",
+                        "`{}` applies to a `choice`, but {} is {}",
                         spec.values_key,
                         spec.what,
-                        t.name()
+                        a_type(t)
                     ),
                 )
                 .help = Some(format!(
@@ -321,11 +319,8 @@ fn read_common(r: &mut Reader, body: &[Entry<'_, '_>], header: Span, spec: &Spec
                 ));
             }
             _ => {
-                values = list
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|(v, _)| v)
-                    .collect()
+                let list = r.strings(&e).unwrap_or_default();
+                values = list.into_iter().map(|(v, _)| v).collect();
             }
         }
     }
@@ -375,6 +370,12 @@ const TYPE_ALIASES: &[(&str, ScalarType)] = &[
     ("enum", ScalarType::Choice),
     ("timestamp", ScalarType::Datetime),
 ];
+
+/// "a `text`", "an `integer`".
+fn a_type(t: ScalarType) -> String {
+    let article = if t == ScalarType::Integer { "an" } else { "a" };
+    format!("{article} `{}`", t.name())
+}
 
 fn type_names(types: &[ScalarType]) -> String {
     let names: Vec<&str> = types.iter().map(|t| t.name()).collect();
