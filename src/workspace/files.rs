@@ -5,11 +5,13 @@ use super::WorkspaceError;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// How template patterns match: `*` stays within a folder, `**` crosses folders.
+/// How template patterns match: `*` stays within a folder, `**` crosses folders, and
+/// hidden files and folders (`.git`, editor backups) match only when the pattern names the
+/// dot, as in a shell.
 const MATCH: glob::MatchOptions = glob::MatchOptions {
     case_sensitive: true,
     require_literal_separator: true,
-    require_literal_leading_dot: false,
+    require_literal_leading_dot: true,
 };
 
 /// The file access a workspace load needs.
@@ -149,6 +151,8 @@ mod tests {
                 ("t/b.amap", ""),
                 ("t/deep/c.amap", ""),
                 ("t/notes.txt", ""),
+                (".git/x.amap", ""),
+                ("t/.backup.amap", ""),
             ]
             .into_iter()
             .map(|(n, t)| (n.to_string(), t.as_bytes().to_vec()))
@@ -159,5 +163,7 @@ mod tests {
         assert_eq!(names("t/*.amap"), ["t/b.amap"]);
         assert_eq!(names("t/**/*.amap"), ["t/b.amap", "t/deep/c.amap"]);
         assert_eq!(names("./t/*.txt"), ["t/notes.txt"]);
+        assert_eq!(names("**/*.amap"), ["a.amap", "t/b.amap", "t/deep/c.amap"]);
+        assert_eq!(names("t/.*.amap"), ["t/.backup.amap"]);
     }
 }
