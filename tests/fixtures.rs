@@ -245,3 +245,27 @@ fn valid_fixtures_check_clean_and_compile_to_their_plans() {
         failures.join("\n\n")
     );
 }
+
+#[test]
+fn every_code_has_a_fixture_that_produces_it() {
+    let mut marked = std::collections::BTreeSet::new();
+    for dir in [fixtures().join("check"), fixtures().join("projects")] {
+        for codes in markers(&dir).into_values() {
+            marked.extend(codes);
+        }
+    }
+    let missing: Vec<&str> = amap::diagnostics::Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|c| !marked.contains(*c))
+        .collect();
+    assert!(missing.is_empty(), "codes with no fixture: {missing:?}");
+    let unknown: Vec<&String> = marked
+        .iter()
+        .filter(|c| amap::diagnostics::Code::parse(c).is_none())
+        .collect();
+    assert!(
+        unknown.is_empty(),
+        "fixtures mark codes that do not exist: {unknown:?}"
+    );
+}
