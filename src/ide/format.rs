@@ -98,7 +98,7 @@ fn trivia(text: &str, range: std::ops::Range<usize>) -> Result<Vec<Trivia>, Form
             }
             own_line = true;
             rest = &rest[1..];
-        } else if c.is_whitespace() || c == ';' || c == ',' {
+        } else if c.is_whitespace() || c == '\u{FEFF}' || c == ';' || c == ',' {
             rest = &rest[c.len_utf8()..];
         } else if rest.starts_with("//") {
             let end = rest.find('\n').unwrap_or(rest.len());
@@ -116,36 +116,61 @@ fn trivia(text: &str, range: std::ops::Range<usize>) -> Result<Vec<Trivia>, Form
                 range.start + (gap.len() - rest.len())
             )));
         }
-        if c != '\n' && !c.is_whitespace() {
+        if c != '\n' && !c.is_whitespace() && c != '\u{FEFF}' {
             newlines_in_row = 0;
         }
     }
     Ok(out)
 }
 
-/// The comments inside a node's span (outside string literals), as byte offsets.
+/// Whether a node's span holds a comment (outside string literals).
 fn inner_comments(text: &str, span: Span) -> bool {
+    scan(text, span).1
+}
+
+/// The end of a node's code: its span without trailing white space and comments (a parser may
+/// count an end-of-line comment into the node before it).
+fn code_end(text: &str, span: Span) -> u32 {
+    scan(text, span).0
+}
+
+/// Scans a span, skipping string literals: the end of its last code byte, and whether it holds
+/// a comment before that end.
+fn scan(text: &str, span: Span) -> (u32, bool) {
     let s = text.get(span.range()).unwrap_or_default();
     let bytes = s.as_bytes();
     let mut i = 0;
+    let mut last = 0;
+    let mut comment_at = None;
     while i < bytes.len() {
         match bytes[i] {
             b'"' => {
                 let raw = i > 0 && bytes[i - 1] == b'r';
                 i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
+                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
                     if bytes[i] == b'\\' && !raw {
                         i += 1;
                     }
                     i += 1;
                 }
                 i += 1;
+                last = i.min(bytes.len());
             }
-            b'/' if bytes.get(i + 1) == Some(&b'/') => return true,
-            _ => i += 1,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                comment_at.get_or_insert(i);
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            _ => {
+                i += 1;
+                last = i;
+            }
         }
     }
-    false
+    let inner = comment_at.is_some_and(|c| c < last);
+    (span.start + last as u32, inner)
 }
 
 /// A line of a block body before alignment.
@@ -180,7 +205,7 @@ impl<'t> Printer<'t> {
     fn file(mut self, file: &ast::File) -> Result<String, FormatError> {
         let mut prev_end = 0usize;
         for (i, item) in file.items.iter().enumerate() {
-            let start = item_span(item).start as usize;
+            let start = item_start(self.text, item);
             let gap = trivia(self.text, prev_end..start)?;
             let mut pieces = gap.into_iter().peekable();
             if i > 0 {
@@ -237,6 +262,17 @@ impl<'t> Printer<'t> {
         Ok(self.out)
     }
 
+    /// Refuses a region that holds a comment the layout has no place for.
+    fn no_comments(&self, span: Span, what: &str) -> Result<(), FormatError> {
+        if inner_comments(self.text, span) {
+            return Err(FormatError::Unstable(format!(
+                "a comment inside {what} at byte {}",
+                span.start
+            )));
+        }
+        Ok(())
+    }
+
     /// Appends an end-of-line comment to the line just written.
     fn trailing(&mut self, comment: &str) {
         if self.out.ends_with('\n') {
@@ -253,6 +289,10 @@ impl<'t> Printer<'t> {
             t.reference_span.end as usize,
             t.span.end as usize,
         )?;
+        self.no_comments(
+            Span::new(t.kind_span.start, open as u32),
+            "a template header",
+        )?;
         self.out.push_str(t.kind.keyword());
         self.out.push(' ');
         self.out
@@ -263,12 +303,20 @@ impl<'t> Printer<'t> {
         let mut units = Vec::with_capacity(t.mappings.len());
         for m in &t.mappings {
             let left = self.target(&m.target);
-            let right = if inner_comments(self.text, m.value.span) {
-                self.src(m.value.span).to_string()
+            let value = Span::new(m.value.span.start, code_end(self.text, m.value.span));
+            let span = Span::new(m.target.span().start, value.end);
+            if inner_comments(self.text, span) && !inner_comments(self.text, value) {
+                return Err(FormatError::Unstable(format!(
+                    "a comment inside the mapping at byte {}",
+                    span.start
+                )));
+            }
+            let right = if inner_comments(self.text, value) {
+                self.src(value).to_string()
             } else {
                 self.expr(&m.value)
             };
-            units.push((m.span, left, right));
+            units.push((span, left, right));
         }
         self.body(open, t.span.end as usize, units, "=")
     }
@@ -279,6 +327,11 @@ impl<'t> Printer<'t> {
             t.value_type.span.end as usize,
             t.span.end as usize,
         )?;
+        let start = skip_trivia(self.text, t.span.start as usize);
+        self.no_comments(Span::new(start as u32, open as u32), "a table header")?;
+        for e in &t.entries {
+            self.no_comments(entry_span(self.text, e), "a table entry")?;
+        }
         self.out.push_str("table ");
         self.out.push_str(&t.name.value);
         self.out.push_str(": ");
@@ -291,7 +344,7 @@ impl<'t> Printer<'t> {
             .iter()
             .map(|e| {
                 (
-                    e.span,
+                    entry_span(self.text, e),
                     literal(self.src(e.key.span), &e.key.kind),
                     literal(self.src(e.value.span), &e.value.kind),
                 )
@@ -504,12 +557,40 @@ impl<'t> Printer<'t> {
     }
 }
 
+/// A table entry from its key to the end of its value.
+fn entry_span(text: &str, e: &ast::TableEntry) -> Span {
+    Span::new(e.key.span.start, code_end(text, e.value.span))
+}
+
 fn item_span(item: &Item) -> Span {
     match item {
         Item::Template(t) => t.span,
         Item::Table(t) => t.span,
         Item::Error(s) => *s,
     }
+}
+
+/// Where an item's first keyword is: its span may start at its doc comment, which belongs to
+/// the trivia before it.
+fn item_start(text: &str, item: &Item) -> usize {
+    skip_trivia(text, item_span(item).start as usize)
+}
+
+/// The first offset from `from` on that is not white space or a comment.
+fn skip_trivia(text: &str, from: usize) -> usize {
+    let region = text.get(from..).unwrap_or_default();
+    let mut rest = region;
+    while let Some(c) = rest.chars().next() {
+        if rest.starts_with("//") {
+            let end = rest.find('\n').unwrap_or(rest.len());
+            rest = &rest[end..];
+        } else if c.is_whitespace() || c == '\u{FEFF}' {
+            rest = &rest[c.len_utf8()..];
+        } else {
+            break;
+        }
+    }
+    from + (region.len() - rest.len())
 }
 
 /// The offset of the `{` that opens a body, searching from `from` (skipping trivia).
@@ -749,8 +830,11 @@ mod tests {
         assert!(!inner_comments(text, Span::new(0, text.len() as u32)));
         let text = "f(a, // why\n b)";
         assert!(inner_comments(text, Span::new(0, text.len() as u32)));
+        let text = "f(a) // why";
+        assert!(!inner_comments(text, Span::new(0, text.len() as u32)));
+        assert_eq!(code_end(text, Span::new(0, text.len() as u32)), 4);
         let text = r#"r"a\" // b""#;
-        assert!(inner_comments(text, Span::new(0, text.len() as u32)));
+        assert_eq!(code_end(text, Span::new(0, text.len() as u32)), 5);
     }
 
     #[test]

@@ -1,0 +1,198 @@
+//! The formatter: canonical layout cases as data (`tests/fmt/NAME.in.amap` formats to
+//! `NAME.out.amap`; `AMAP_BLESS=1 cargo test --test fmt` rewrites the `.out` files), and over every
+//! example and fixture that parses: idempotent and meaning-preserving.
+
+use amap::diagnostics::FileId;
+use amap::ide::format::{FormatError, format, without_spans};
+use amap::syntax::parse;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn amap_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            amap_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "amap") {
+            out.push(path);
+        }
+    }
+    out.sort();
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn layout_cases() {
+    let mut cases = Vec::new();
+    amap_files(&root().join("tests/fmt"), &mut cases);
+    let inputs: Vec<&PathBuf> = cases
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".in.amap"))
+        .collect();
+    assert!(inputs.len() >= 2, "no cases in tests/fmt");
+    let mut failures = Vec::new();
+    for input in inputs {
+        let expected_path = PathBuf::from(input.to_string_lossy().replace(".in.amap", ".out.amap"));
+        let actual = match format(&read(input)) {
+            Ok(out) => out,
+            Err(e) => {
+                failures.push(format!("{}: {e:?}", input.display()));
+                continue;
+            }
+        };
+        if std::env::var_os("AMAP_BLESS").is_some() {
+            std::fs::write(&expected_path, &actual).expect("write .out.amap");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if actual != expected {
+            failures.push(format!(
+                "{}: formatted output differs\n--- expected\n{expected}\n--- actual\n{actual}",
+                input.display()
+            ));
+        }
+        assert_eq!(
+            format(&actual).as_deref(),
+            Ok(actual.as_str()),
+            "{} is not stable",
+            expected_path.display()
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+#[test]
+fn idempotent_and_meaning_preserving_over_examples_and_fixtures() {
+    let mut files = Vec::new();
+    amap_files(&root().join("examples"), &mut files);
+    amap_files(&root().join("tests/fixtures"), &mut files);
+    amap_files(&root().join("tests/fmt"), &mut files);
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for path in &files {
+        let text = read(path);
+        let (tree, diags) = parse(&text, FileId(0));
+        if diags.iter().any(|d| d.is_error()) {
+            assert!(
+                matches!(format(&text), Err(FormatError::Syntax(_))),
+                "{}: a file with syntax errors must be refused",
+                path.display()
+            );
+            continue;
+        }
+        checked += 1;
+        let once = match format(&text) {
+            Ok(out) => out,
+            Err(e) => {
+                failures.push(format!("{}: {e:?}", path.display()));
+                continue;
+            }
+        };
+        let (again_tree, again_diags) = parse(&once, FileId(0));
+        if !again_diags.is_empty() || without_spans(&again_tree) != without_spans(&tree) {
+            failures.push(format!(
+                "{}: formatting changed the meaning",
+                path.display()
+            ));
+        }
+        if format(&once).as_deref() != Ok(once.as_str()) {
+            failures.push(format!("{}: formatting is not idempotent", path.display()));
+        }
+        // Every comment survives.
+        let comments = |t: &str| t.lines().filter(|l| l.contains("//")).count();
+        if comments(&once) != comments(&text) {
+            failures.push(format!("{}: a comment was lost", path.display()));
+        }
+    }
+    assert!(checked >= 10, "only {checked} files parsed");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_examples_are_formatted() {
+    let mut files = Vec::new();
+    amap_files(&root().join("examples"), &mut files);
+    assert!(!files.is_empty(), "no examples");
+    for path in files {
+        let text = read(&path);
+        assert_eq!(
+            format(&text).as_deref(),
+            Ok(text.as_str()),
+            "{} is not formatted (run `amap fmt examples`)",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn refuses_a_file_with_syntax_errors() {
+    let text = "create \"A\" for ref.x {\n    aurora.a = \n}\n";
+    match format(text) {
+        Err(FormatError::Syntax(diags)) => {
+            assert!(
+                diags.iter().any(|d| d.code.as_str() == "E0001"),
+                "{diags:?}"
+            )
+        }
+        other => panic!("expected syntax errors, got {other:?}"),
+    }
+}
+
+fn amap(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_amap"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run amap");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn fmt_command_checks_and_rewrites() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let messy = dir.path().join("messy.amap");
+    let tidy = dir.path().join("sub/tidy.amap");
+    let broken = dir.path().join("broken.amap");
+    std::fs::create_dir_all(dir.path().join("sub")).expect("mkdir");
+    std::fs::write(&messy, "table t: text -> text {\n\"a\"=>\"b\"\n}\n").expect("write");
+    std::fs::write(&tidy, "table u: text -> text {\n    \"a\" => \"b\"\n}\n").expect("write");
+    let d = dir.path().to_string_lossy().into_owned();
+
+    let (code, stdout, _) = amap(&["fmt", "--check", &d]);
+    assert_eq!(code, 1);
+    assert_eq!(stdout.trim(), messy.display().to_string());
+    assert_eq!(
+        read(&messy),
+        "table t: text -> text {\n\"a\"=>\"b\"\n}\n",
+        "--check changes nothing"
+    );
+
+    let (code, _, _) = amap(&["fmt", &d]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        read(&messy),
+        "table t: text -> text {\n    \"a\" => \"b\"\n}\n"
+    );
+    let (code, stdout, _) = amap(&["fmt", "--check", &d]);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+
+    std::fs::write(&broken, "table t text -> text {\n}\n").expect("write");
+    let (code, _, stderr) = amap(&["fmt", &broken.to_string_lossy()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("E0001"), "{stderr}");
+    assert_eq!(read(&broken), "table t text -> text {\n}\n");
+}

@@ -1,0 +1,215 @@
+//! Incremental checking: salsa's own events show what an edit re-runs. Editing one file of a
+//! project re-checks that file's templates only; the other files' checks are reused.
+
+use amap::diagnostics::FileId;
+use amap::ide::db::{self, Database, ProjectInputs, Source};
+use salsa::plumbing::AsId;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+fn schema(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/schema")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn template(kind: &str, name: &str, body: &str) -> String {
+    format!("{kind} \"{name}\" for ref.aurora_case {{\n{body}}}\n")
+}
+
+const CREATE: &str =
+    "    aurora.caseTypeCode = \"P001\"\n    aurora.description  = field.summary\n";
+const INCOMING: &str = "    field.case_number = aurora.Message.CaseNumber\n";
+
+/// A database that logs every query execution (`WillExecute`) as `name(Id(..))`.
+fn logging_db() -> (Database, Arc<Mutex<Vec<String>>>) {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let sink = log.clone();
+    let db = Database::with_events(move |event| {
+        if let salsa::EventKind::WillExecute { database_key } = event.kind
+            && let Ok(mut log) = sink.lock()
+        {
+            log.push(format!("{database_key:?}"));
+        }
+    });
+    (db, log)
+}
+
+fn take(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
+    std::mem::take(&mut *log.lock().expect("log"))
+}
+
+fn key(query: &str, source: Source) -> String {
+    format!("{query}({:?})", source.as_id())
+}
+
+struct Fixture {
+    db: Database,
+    log: Arc<Mutex<Vec<String>>>,
+    inputs: ProjectInputs,
+    files: Vec<Source>,
+}
+
+fn project() -> Fixture {
+    let (mut db, log) = logging_db();
+    let aurora = schema("aurora.toml");
+    let connect = schema("connect.toml");
+    let mut inputs = ProjectInputs::new(
+        &mut db,
+        ("aurora.toml", &aurora),
+        ("connect.toml", &connect),
+    );
+    let files = (0..4)
+        .map(|i| {
+            let text = format!(
+                "{}\n{}",
+                template("create", &format!("Create {i}"), CREATE),
+                template("incoming", &format!("Incoming {i}"), INCOMING)
+            );
+            inputs.add_file(&mut db, &format!("t{i}.amap"), &text)
+        })
+        .collect();
+    Fixture {
+        db,
+        log,
+        inputs,
+        files,
+    }
+}
+
+#[test]
+fn editing_one_file_rechecks_only_its_templates() {
+    let mut f = project();
+    let before = db::project_diagnostics(&f.db).clone();
+    let first = take(&f.log);
+    for file in &f.files {
+        assert!(first.contains(&key("check_file", *file)), "{first:?}");
+    }
+
+    // Break one mapping of file 2: a misspelt field (same length, so no span moves).
+    let edited = f.files[2];
+    let text = edited.text(&f.db).replace("field.summary", "field.summarx");
+    f.inputs.set_text(&mut f.db, edited, &text);
+    let after = db::project_diagnostics(&f.db).clone();
+    let events = take(&f.log);
+
+    let checks: Vec<&String> = events
+        .iter()
+        .filter(|e| e.starts_with("check_file("))
+        .collect();
+    assert_eq!(checks, vec![&key("check_file", edited)], "{events:?}");
+    let parses: Vec<&String> = events.iter().filter(|e| e.starts_with("parse(")).collect();
+    assert_eq!(parses, vec![&key("parse", edited)], "{events:?}");
+    // The table index was not rebuilt: the edited file's tables did not change.
+    assert!(
+        !events.iter().any(|e| e.starts_with("table_index(")),
+        "{events:?}"
+    );
+
+    let new: Vec<_> = after.iter().filter(|d| !before.contains(d)).collect();
+    assert_eq!(new.len(), 1, "{new:?}");
+    assert_eq!(new[0].code.as_str(), "E0101");
+    assert_eq!(new[0].primary.file, edited.id(&f.db));
+}
+
+#[test]
+fn an_unchanged_text_starts_no_new_work() {
+    let mut f = project();
+    db::project_diagnostics(&f.db);
+    take(&f.log);
+    let file = f.files[0];
+    let text = file.text(&f.db).clone();
+    f.inputs.set_text(&mut f.db, file, &text);
+    db::project_diagnostics(&f.db);
+    assert_eq!(take(&f.log), Vec::<String>::new());
+}
+
+#[test]
+fn editing_a_table_rechecks_the_files_that_depend_on_the_index() {
+    let mut f = project();
+    let table = "table codes: text -> text {\n    \"a\" => \"P001\"\n}\n";
+    let file = f.files[1];
+    let text = format!("{}\n{table}", file.text(&f.db));
+    f.inputs.set_text(&mut f.db, file, &text);
+    let diags = db::project_diagnostics(&f.db).clone();
+    assert!(
+        diags.iter().any(|d| d.code.as_str() == "W0403"),
+        "{diags:?}"
+    );
+
+    // Use the table from another file: the warning goes away.
+    let user = f.files[3];
+    let text = user.text(&f.db).replace(
+        "aurora.caseTypeCode = \"P001\"",
+        "aurora.caseTypeCode = lookup(\"a\", codes) ?? \"P001\"",
+    );
+    take(&f.log);
+    f.inputs.set_text(&mut f.db, user, &text);
+    let diags = db::project_diagnostics(&f.db).clone();
+    assert!(
+        !diags.iter().any(|d| d.code.as_str() == "W0403"),
+        "{diags:?}"
+    );
+    let checks: Vec<String> = take(&f.log)
+        .into_iter()
+        .filter(|e| e.starts_with("check_file("))
+        .collect();
+    assert_eq!(checks, vec![key("check_file", user)]);
+}
+
+#[test]
+fn the_database_agrees_with_the_direct_checker_and_compiler() {
+    let f = project();
+    let aurora_text = schema("aurora.toml");
+    let connect_text = schema("connect.toml");
+    let (aurora, _) = amap::schema::load_aurora(&aurora_text, FileId(0));
+    let (connect, _) = amap::schema::load_connect(&connect_text, FileId(1));
+    let env = amap::check::Env {
+        aurora: &aurora,
+        connect: &connect,
+    };
+    let trees: Vec<(FileId, amap::syntax::ast::File)> = f
+        .files
+        .iter()
+        .map(|s| {
+            (
+                s.id(&f.db),
+                amap::syntax::parse(s.text(&f.db), s.id(&f.db)).0,
+            )
+        })
+        .collect();
+    let files: Vec<amap::check::ProjectFile<'_>> = trees
+        .iter()
+        .map(|(file, ast)| amap::check::ProjectFile { file: *file, ast })
+        .collect();
+    let direct = amap::check::check_project(&files, &env);
+    let via_db = db::checked(&f.db);
+    assert_eq!(via_db.diagnostics, direct.diagnostics);
+    assert_eq!(via_db.templates.len(), direct.templates.len());
+
+    // The bundle assembled from per-file pieces equals the compiler's.
+    let mut sources = amap::diagnostics::SourceMap::new();
+    sources.add("aurora.toml", aurora_text.clone());
+    sources.add("connect.toml", connect_text.clone());
+    for s in &f.files {
+        sources.add(s.name(&f.db).clone(), s.text(&f.db).clone());
+    }
+    let ids: Vec<FileId> = f.files.iter().map(|s| s.id(&f.db)).collect();
+    let expected = amap::plan::compile(&amap::plan::CompileInput {
+        checked: &direct,
+        env,
+        sources: &sources,
+        template_files: &ids,
+        schemas: amap::plan::SchemaHashes {
+            aurora: amap::plan::content_hash(&aurora_text),
+            connect: amap::plan::content_hash(&connect_text),
+        },
+    });
+    let bundle = db::compile(&f.db).clone();
+    if direct.error_count() == 0 {
+        assert_eq!(bundle.as_ref(), Some(&expected));
+    } else {
+        assert_eq!(bundle, None);
+    }
+}

@@ -1,0 +1,414 @@
+//! The language server as an editor sees it: `amap lsp` started as a process, spoken to in
+//! JSON-RPC with `Content-Length` framing over its stdin and stdout.
+
+use serde_json::{Value, json};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::{Duration, Instant};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    incoming: Receiver<Value>,
+    /// Notifications received while waiting for something else.
+    notifications: Vec<Value>,
+    next_id: i64,
+}
+
+fn read_message(reader: &mut impl BufRead) -> Option<Value> {
+    let mut length = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(n) = line.strip_prefix("Content-Length: ") {
+            length = n.parse::<usize>().ok();
+        }
+    }
+    let mut body = vec![0; length?];
+    reader.read_exact(&mut body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+impl Client {
+    fn start() -> Client {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_amap"))
+            .arg("lsp")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start amap lsp");
+        let stdin = child.stdin.take().expect("stdin");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            while let Some(msg) = read_message(&mut reader) {
+                if tx.send(msg).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut client = Client {
+            child,
+            stdin,
+            incoming: rx,
+            notifications: Vec::new(),
+            next_id: 1,
+        };
+        let init = client.request(
+            "initialize",
+            json!({ "processId": null, "rootUri": null, "capabilities": {} }),
+        );
+        let caps = &init["result"]["capabilities"];
+        assert!(caps["completionProvider"].is_object(), "{init}");
+        assert_eq!(caps["hoverProvider"], json!(true), "{init}");
+        client.notify("initialized", json!({}));
+        client
+    }
+
+    fn send(&mut self, msg: Value) {
+        let body = msg.to_string();
+        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).expect("write");
+        self.stdin.flush().expect("flush");
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    fn recv(&mut self, deadline: Instant) -> Value {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.incoming.recv_timeout(left) {
+            Ok(v) => v,
+            Err(RecvTimeoutError::Timeout) => panic!(
+                "no message in time; notifications so far: {:#?}",
+                self.notifications
+            ),
+            Err(RecvTimeoutError::Disconnected) => panic!("the server closed its output"),
+        }
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let msg = self.recv(deadline);
+            if msg.get("id") == Some(&json!(id)) && msg.get("method").is_none() {
+                return msg;
+            }
+            if msg.get("method").is_some() && msg.get("id").is_none() {
+                self.notifications.push(msg);
+            }
+        }
+    }
+
+    /// The first notification of `method` (already received or arriving) matching `want`.
+    fn notification(&mut self, method: &str, want: impl Fn(&Value) -> bool) -> Value {
+        if let Some(i) = self
+            .notifications
+            .iter()
+            .position(|n| n["method"] == method && want(&n["params"]))
+        {
+            return self.notifications.remove(i)["params"].clone();
+        }
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            let msg = self.recv(deadline);
+            if msg["method"] == method && want(&msg["params"]) {
+                return msg["params"].clone();
+            }
+            if msg.get("method").is_some() && msg.get("id").is_none() {
+                self.notifications.push(msg);
+            }
+        }
+    }
+
+    fn diagnostics_for(&mut self, uri: &str, want: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let params = self.notification("textDocument/publishDiagnostics", |p| {
+            p["uri"] == uri && want(p["diagnostics"].as_array().map_or(&[], |v| v))
+        });
+        params["diagnostics"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn shutdown(mut self) {
+        let r = self.request("shutdown", Value::Null);
+        assert!(r.get("error").is_none(), "{r}");
+        self.notify("exit", Value::Null);
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                assert!(status.success(), "amap lsp exited with {status}");
+                return;
+            }
+            assert!(Instant::now() < deadline, "amap lsp did not exit");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+fn uri(path: &Path) -> String {
+    let mut s = String::from("file://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+const TEMPLATE: &str = "/// Potholes from the website.\ncreate \"Pothole\" for ref.aurora_case {\n    aurora.caseTypeCode = \"P001\"\n    aurora.description  = field.sumary\n}\n";
+
+/// A project folder with the fixture schemas and one template file.
+fn project() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/schema");
+    std::fs::create_dir_all(dir.path().join("schema")).expect("mkdir");
+    std::fs::create_dir_all(dir.path().join("templates")).expect("mkdir");
+    for name in ["aurora.toml", "connect.toml"] {
+        std::fs::copy(fixtures.join(name), dir.path().join("schema").join(name)).expect("copy");
+    }
+    std::fs::write(
+        dir.path().join("amap.toml"),
+        "[project]\ntemplates = [\"templates/*.amap\"]\naurora_schema = \"schema/aurora.toml\"\nconnect_schema = \"schema/connect.toml\"\n",
+    )
+    .expect("write amap.toml");
+    let file = dir.path().join("templates/potholes.amap");
+    std::fs::write(&file, TEMPLATE).expect("write template");
+    (dir, file)
+}
+
+fn has_code(diags: &[Value], code: &str) -> bool {
+    diags.iter().any(|d| d["code"] == code)
+}
+
+fn position(text: &str, needle: &str, after: usize) -> Value {
+    let at = text.find(needle).expect("needle") + after;
+    let line = text[..at].matches('\n').count();
+    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+    json!({ "line": line, "character": col })
+}
+
+fn open(client: &mut Client, path: &Path, text: &str) -> String {
+    let u = uri(path);
+    client.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": u, "languageId": "amap", "version": 1, "text": text } }),
+    );
+    u
+}
+
+#[test]
+fn diagnostics_follow_edits() {
+    let (_dir, file) = project();
+    let mut client = Client::start();
+    let u = open(&mut client, &file, TEMPLATE);
+
+    let diags = client.diagnostics_for(&u, |d| has_code(d, "E0101"));
+    let d = diags.iter().find(|d| d["code"] == "E0101").expect("E0101");
+    assert_eq!(d["range"]["start"], position(TEMPLATE, "field.sumary", 0));
+    assert_eq!(d["range"]["end"], position(TEMPLATE, "field.sumary", 12));
+    assert_eq!(d["severity"], 1);
+    assert!(
+        d["codeDescription"]["href"]
+            .as_str()
+            .is_some_and(|h| h.ends_with("#e0101")),
+        "{d}"
+    );
+
+    let fixed = TEMPLATE.replace("field.sumary", "field.summary");
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": u, "version": 2 },
+            "contentChanges": [{ "text": fixed }]
+        }),
+    );
+    let diags = client.diagnostics_for(&u, |d| !has_code(d, "E0101"));
+    assert!(!diags.iter().any(|d| d["severity"] == 1), "{diags:?}");
+
+    // An incremental edit breaks it again.
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": u, "version": 3 },
+            "contentChanges": [{
+                "range": {
+                    "start": position(&fixed, "summary", 3),
+                    "end": position(&fixed, "summary", 4)
+                },
+                "text": ""
+            }]
+        }),
+    );
+    client.diagnostics_for(&u, |d| has_code(d, "E0101"));
+    client.shutdown();
+}
+
+#[test]
+fn completion_hover_definition_and_fixes() {
+    let (_dir, file) = project();
+    let mut client = Client::start();
+    let u = open(&mut client, &file, TEMPLATE);
+    client.diagnostics_for(&u, |d| has_code(d, "E0101"));
+
+    // Completion after `field.` on a line being typed.
+    let typing = TEMPLATE.replace(
+        "    aurora.description  = field.sumary\n",
+        "    aurora.description  = field.sumary\n    aurora.locationText = field.\n",
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 2 }, "contentChanges": [{ "text": typing }] }),
+    );
+    let r = client.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": u }, "position": position(&typing, "= field.\n", 8) }),
+    );
+    let labels: Vec<&str> = r["result"]
+        .as_array()
+        .expect("completion list")
+        .iter()
+        .filter_map(|i| i["label"].as_str())
+        .collect();
+    for want in ["summary", "details", "hazard", "udf_pick"] {
+        assert!(labels.contains(&want), "{want} missing from {labels:?}");
+    }
+    assert!(!labels.contains(&"caseTypeCode"), "{labels:?}");
+
+    // Completion of Aurora targets and of UDF codes.
+    let r = client.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": u }, "position": position(&typing, "caseTypeCode", 0) }),
+    );
+    let labels: Vec<String> = r["result"]
+        .as_array()
+        .expect("completion list")
+        .iter()
+        .filter_map(|i| i["label"].as_str().map(str::to_string))
+        .collect();
+    assert!(labels.contains(&"description".to_string()), "{labels:?}");
+
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 3 }, "contentChanges": [{ "text": TEMPLATE }] }),
+    );
+
+    // Hover on an Aurora field: its type and whether it is required.
+    let r = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": u }, "position": position(TEMPLATE, "description", 2) }),
+    );
+    let text = r["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("aurora.description"), "{r}");
+    assert!(text.contains("text"), "{r}");
+    assert!(text.contains("required"), "{r}");
+    assert!(text.contains("200"), "{r}");
+
+    // Go to the schema entry of an Aurora field.
+    let r = client.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": u }, "position": position(TEMPLATE, "caseTypeCode", 1) }),
+    );
+    let target = r["result"]["uri"].as_str().unwrap_or_default();
+    assert!(target.ends_with("schema/aurora.toml"), "{r}");
+
+    // The quick fix for the misspelt field.
+    let r = client.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": u },
+            "range": {
+                "start": position(TEMPLATE, "field.sumary", 2),
+                "end": position(TEMPLATE, "field.sumary", 2)
+            },
+            "context": { "diagnostics": [] }
+        }),
+    );
+    let actions = r["result"].as_array().expect("actions");
+    let fix = actions
+        .iter()
+        .find(|a| {
+            a["title"]
+                .as_str()
+                .is_some_and(|t| t.contains("field.summary"))
+        })
+        .unwrap_or_else(|| panic!("no fix in {r}"));
+    let edit = &fix["edit"]["changes"][&u][0];
+    assert_eq!(edit["newText"], "field.summary");
+    assert_eq!(
+        edit["range"]["start"],
+        position(TEMPLATE, "field.sumary", 0)
+    );
+    assert_eq!(edit["range"]["end"], position(TEMPLATE, "field.sumary", 12));
+
+    // The outline and formatting.
+    let r = client.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": u } }),
+    );
+    assert_eq!(r["result"][0]["name"], "Pothole", "{r}");
+    assert_eq!(
+        r["result"][0]["children"].as_array().map(Vec::len),
+        Some(2),
+        "{r}"
+    );
+    let messy = TEMPLATE.replace("aurora.caseTypeCode = ", "aurora.caseTypeCode=");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 4 }, "contentChanges": [{ "text": messy }] }),
+    );
+    let r = client.request(
+        "textDocument/formatting",
+        json!({ "textDocument": { "uri": u }, "options": { "tabSize": 4, "insertSpaces": true } }),
+    );
+    let edits = r["result"].as_array().expect("edits");
+    assert_eq!(edits.len(), 1, "{r}");
+    assert_eq!(edits[0]["newText"], TEMPLATE, "{r}");
+    client.shutdown();
+}
+
+#[test]
+fn a_file_outside_any_project_gets_a_message_not_a_crash() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("loose.amap");
+    let text = "create \"A\" for ref.x {\n    aurora.a = \n}\n";
+    std::fs::write(&file, text).expect("write");
+    let mut client = Client::start();
+    let u = open(&mut client, &file, text);
+    let message = client.notification("window/showMessage", |_| true);
+    let said = message["message"].as_str().unwrap_or_default();
+    assert!(said.contains("amap.toml"), "{message}");
+    // Its syntax is still checked, and the server still answers.
+    client.diagnostics_for(&u, |d| has_code(d, "E0001"));
+    let r = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": u }, "position": { "line": 1, "character": 5 } }),
+    );
+    assert!(r.get("error").is_none(), "{r}");
+    let r = client.request(
+        "textDocument/completion",
+        json!({ "textDocument": { "uri": u }, "position": { "line": 1, "character": 4 } }),
+    );
+    assert!(r["result"].is_array(), "{r}");
+    client.shutdown();
+}
