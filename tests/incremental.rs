@@ -213,3 +213,98 @@ fn the_database_agrees_with_the_direct_checker_and_compiler() {
         assert_eq!(bundle, None);
     }
 }
+
+/// `amap check --watch` re-checks on a change and prints only what changed.
+#[test]
+fn watch_mode_prints_new_and_fixed_diagnostics() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::mpsc::channel;
+    use std::time::{Duration, Instant};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    std::fs::create_dir_all(root.join("templates")).expect("mkdir");
+    std::fs::write(root.join("aurora.toml"), schema("aurora.toml")).expect("write");
+    std::fs::write(root.join("connect.toml"), schema("connect.toml")).expect("write");
+    std::fs::write(
+        root.join("amap.toml"),
+        "[project]\ntemplates = [\"templates/*.amap\"]\naurora_schema = \"aurora.toml\"\nconnect_schema = \"connect.toml\"\n",
+    )
+    .expect("write");
+    let good = template("create", "A", CREATE);
+    let file = root.join("templates/a.amap");
+    std::fs::write(&file, &good).expect("write");
+    std::fs::write(
+        root.join("templates/b.amap"),
+        template("incoming", "B", INCOMING),
+    )
+    .expect("write");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_amap"))
+        .args(["check", "--watch"])
+        .arg(root)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start amap check --watch");
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let wait_for = |want: &dyn Fn(&str) -> bool, seen: &mut Vec<String>| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    let hit = want(&line);
+                    seen.push(line);
+                    if hit {
+                        return;
+                    }
+                }
+                Err(_) => panic!("not seen in time; output so far:\n{}", seen.join("\n")),
+            }
+        }
+    };
+    wait_for(&|l| l.starts_with("watching "), &mut seen);
+    let first = seen.len();
+
+    // Break a field name: the new error is printed in full, with the status line.
+    std::fs::write(&file, good.replace("field.summary", "field.summarx")).expect("write");
+    wait_for(&|l| l.contains("1 new, 0 fixed"), &mut seen);
+    let round: String = seen[first..].join("\n");
+    assert!(round.contains("error[E0101]"), "{round}");
+    assert!(round.contains("┌─ templates/a.amap:3:"), "{round}");
+    assert!(
+        round.starts_with("failed: 1 error") || round.contains("\nfailed: 1 error"),
+        "{round}"
+    );
+    let second = seen.len();
+
+    // Fix it: one line says what was fixed; nothing is printed in full.
+    std::fs::write(&file, &good).expect("write");
+    wait_for(&|l| l.contains("0 new, 1 fixed"), &mut seen);
+    let round: String = seen[second..].join("\n");
+    assert!(round.contains("fixed: templates/a.amap:3:"), "{round}");
+    assert!(
+        round.contains("error[E0101]: unknown name `field.summarx`"),
+        "{round}"
+    );
+    assert!(
+        !round.contains("┌─"),
+        "a fixed diagnostic is one line: {round}"
+    );
+
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -17,6 +17,9 @@ pub struct Args {
     /// Fail (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Keep running: re-check on every change and print only new and fixed diagnostics.
+    #[arg(long, conflicts_with = "format")]
+    pub watch: bool,
 }
 
 /// The output formats, as the command line spells them.
@@ -44,6 +47,10 @@ impl From<Format> for render::Format {
 }
 
 pub fn run(args: &Args) -> Result<i32, CliError> {
+    if args.watch {
+        let color = super::color(std::io::stdout().is_terminal());
+        return super::watch::run(args.dir.as_deref(), args.deny_warnings, color);
+    }
     let project = Project::load(args.dir.as_deref())?;
     let diagnostics = project.diagnostics();
     let options = HumanOptions {

@@ -10,6 +10,7 @@ mod fmt;
 mod lsp;
 mod project;
 mod sim;
+mod watch;
 
 pub use error::{CliError, report};
 

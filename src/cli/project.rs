@@ -27,7 +27,7 @@ impl Project {
             })?,
         };
         let workspace = workspace::load(&dir).map_err(not_loaded)?;
-        let checked = workspace.check();
+        let checked = crate::ide::project::check_workspace(&workspace);
         tracing::debug!(
             root = %workspace.root.display(),
             files = workspace.templates.len(),
