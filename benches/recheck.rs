@@ -55,6 +55,13 @@ fn bench(c: &mut Criterion) {
             black_box(db::file_diagnostics(&db, file).len())
         })
     });
+    group.bench_function("one_line_edit_then_project_rules", |b| {
+        b.iter(|| {
+            turn += 1;
+            inputs.set_text(&mut db, file, &texts[turn % 2]);
+            black_box(db::project_rules(&db).len())
+        })
+    });
     group.bench_function("no_edit_project_diagnostics", |b| {
         b.iter(|| black_box(db::project_diagnostics(&db).len()))
     });

@@ -126,7 +126,7 @@ pub fn number_format_decimals(fmt: &str) -> Option<u8> {
 /// numbers with `%.Nf` (rounding half away from zero). A format that cannot apply to the
 /// value writes the value's canonical text instead.
 pub fn format_into(x: &Scalar<'_>, fmt: &str, decimals: Option<u8>, w: &mut dyn Sink) {
-    let (mark, written) = (w.mark(), w.written());
+    let mark = w.mark();
     let ok = match x {
         Scalar::Empty => true,
         Scalar::Number(s) => match decimals {
@@ -150,7 +150,7 @@ pub fn format_into(x: &Scalar<'_>, fmt: &str, decimals: Option<u8>, w: &mut dyn 
         Scalar::Text(_) | Scalar::Bool(_) => false,
     };
     if !ok {
-        w.reset(mark, written);
+        w.reset(mark);
         let _ = x.write_canonical(w);
     }
 }

@@ -4,7 +4,7 @@
 //! straight into the output when it is a mapping's whole value.
 
 use super::builtins::{self, Join};
-use super::json::{JsonText, PlainText, Sink, write_string};
+use super::json::{JsonText, Limit, PlainText, Sink, write_string};
 use super::prepare::{
     PMapping, PNode, PPart, PTarget, PreparedBundle, PreparedTemplate, UdfKeyProblem, itoa,
 };
@@ -302,14 +302,22 @@ impl<'a> Cx<'a> {
                 Ok(())
             }
             PNode::Coalesce { a, b } => {
-                let (mark, written) = (w.mark(), w.written());
+                let mark = w.mark();
+                let written = w.written();
                 match self.emit(*a, w) {
                     Ok(()) if w.written() > written => Ok(()),
                     _ => {
-                        w.reset(mark, written);
+                        w.reset(mark);
                         self.emit(*b, w)
                     }
                 }
+            }
+            PNode::Truncate { a, n } if !w.is_limited() => {
+                let mut limited = Limit {
+                    inner: w,
+                    budget: *n,
+                };
+                self.emit(*a, &mut limited)
             }
             PNode::If {
                 cond,

@@ -72,15 +72,27 @@ pub fn key_bytes(name: &str) -> Box<[u8]> {
     out.into_boxed_slice()
 }
 
+/// A position in a sink to roll back to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    at: usize,
+    written: usize,
+    budget: usize,
+}
+
 /// Where computed text goes: escaped into JSON output, or plain into a string. Tracks how
 /// many bytes of text (before escaping) were written and can roll back to a mark.
 pub trait Sink: fmt::Write {
     /// The number of text bytes written so far (unescaped).
     fn written(&self) -> usize;
     /// A position to roll back to.
-    fn mark(&self) -> usize;
-    /// Drops everything written after `mark`, with `written` set back to `written`.
-    fn reset(&mut self, mark: usize, written: usize);
+    fn mark(&self) -> Mark;
+    /// Drops everything written after `mark`.
+    fn reset(&mut self, mark: Mark);
+    /// Whether the sink already keeps only a number of characters (see [`Limit`]).
+    fn is_limited(&self) -> bool {
+        false
+    }
 }
 
 /// Text escaped into JSON output (the inside of a string).
@@ -108,12 +120,16 @@ impl Sink for JsonText<'_> {
     fn written(&self) -> usize {
         self.written
     }
-    fn mark(&self) -> usize {
-        self.out.len()
+    fn mark(&self) -> Mark {
+        Mark {
+            at: self.out.len(),
+            written: self.written,
+            budget: 0,
+        }
     }
-    fn reset(&mut self, mark: usize, written: usize) {
-        self.out.truncate(mark);
-        self.written = written;
+    fn reset(&mut self, mark: Mark) {
+        self.out.truncate(mark.at);
+        self.written = mark.written;
     }
 }
 
@@ -134,11 +150,61 @@ impl Sink for PlainText<'_> {
     fn written(&self) -> usize {
         self.out.len()
     }
-    fn mark(&self) -> usize {
-        self.out.len()
+    fn mark(&self) -> Mark {
+        Mark {
+            at: self.out.len(),
+            written: self.out.len(),
+            budget: 0,
+        }
     }
-    fn reset(&mut self, mark: usize, _written: usize) {
-        self.out.truncate(mark);
+    fn reset(&mut self, mark: Mark) {
+        self.out.truncate(mark.at);
+    }
+}
+
+/// Keeps the first `budget` characters written and drops the rest (`truncate` without a
+/// buffer). Limits do not nest: check [`Sink::is_limited`] first.
+pub struct Limit<'s> {
+    pub inner: &'s mut dyn Sink,
+    pub budget: usize,
+}
+
+impl fmt::Write for Limit<'_> {
+    #[inline]
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        if self.budget == 0 || s.is_empty() {
+            return Ok(());
+        }
+        let kept = if s.len() <= self.budget {
+            s
+        } else {
+            super::builtins::truncate_str(s, self.budget)
+        };
+        self.budget -= if kept.is_ascii() {
+            kept.len()
+        } else {
+            kept.chars().count()
+        };
+        self.inner.write_str(kept)
+    }
+}
+
+impl Sink for Limit<'_> {
+    fn written(&self) -> usize {
+        self.inner.written()
+    }
+    fn mark(&self) -> Mark {
+        Mark {
+            budget: self.budget,
+            ..self.inner.mark()
+        }
+    }
+    fn reset(&mut self, mark: Mark) {
+        self.inner.reset(mark);
+        self.budget = mark.budget;
+    }
+    fn is_limited(&self) -> bool {
+        true
     }
 }
 
@@ -190,11 +256,29 @@ mod tests {
         let mut buf = b"{".to_vec();
         let mut t = JsonText::new(&mut buf);
         let _ = t.write_str("a\"b");
-        let (m, w) = (t.mark(), t.written());
+        let m = t.mark();
         let _ = t.write_str("more");
-        t.reset(m, w);
+        t.reset(m);
         assert_eq!(t.written(), 3);
         assert_eq!(buf, b"{a\\\"b");
+    }
+
+    #[test]
+    fn a_limit_keeps_characters_and_rolls_back() {
+        let mut s = String::new();
+        let mut plain = PlainText { out: &mut s };
+        let mut l = Limit {
+            inner: &mut plain,
+            budget: 4,
+        };
+        let _ = l.write_str("ab");
+        let m = l.mark();
+        let _ = l.write_str("xyz");
+        l.reset(m);
+        let _ = l.write_str("ßçé");
+        let _ = l.write_str("more");
+        assert!(l.is_limited());
+        assert_eq!(s, "abßç");
     }
 
     #[test]

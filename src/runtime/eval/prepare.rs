@@ -178,7 +178,7 @@ impl PNode {
     /// the output without a buffer).
     pub fn streams_text(&self) -> bool {
         match self {
-            PNode::Interp(_) | PNode::Format { .. } => true,
+            PNode::Interp(_) | PNode::Format { .. } | PNode::Truncate { .. } => true,
             PNode::Call { func, .. } => matches!(
                 func,
                 Builtin::Text

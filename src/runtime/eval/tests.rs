@@ -927,3 +927,44 @@ fn an_incoming_template_makes_no_create_request() {
         .unwrap_err();
     assert!(e.reason.contains("incoming template"), "{e}");
 }
+
+#[test]
+fn truncation_streams_and_does_not_nest_limits() {
+    let mut t = T::create("Truncate");
+    let s = t.field("s", Ty::Text);
+    let other = t.field("other", Ty::Text);
+    let dflt = t.text("défault");
+    let c = t.n(Node::Coalesce { a: other, b: dflt });
+    let interp = t.n(Node::Interp {
+        parts: vec![
+            Part::Node { node: s },
+            Part::Text("/".into()),
+            Part::Node { node: c },
+        ],
+    });
+    let four = t.int(4);
+    let inner = t.call(Builtin::Truncate, vec![interp, four]);
+    let wrapped = t.n(Node::Interp {
+        parts: vec![Part::Node { node: inner }, Part::Text("|".into())],
+    });
+    let six = t.int(6);
+    let outer = t.call(Builtin::Truncate, vec![wrapped, six]);
+    t.aurora("inner", Ty::Text, false, inner, "…");
+    t.aurora("outer", Ty::Text, false, outer, "…");
+    let seven = t.int(7);
+    let long = t.call(Builtin::Truncate, vec![interp, seven]);
+    t.aurora("long", Ty::Text, false, long, "…");
+    let b = bundle(vec![t.plan()]);
+    assert_eq!(
+        body_text(&b, &case(json!({"fields": {"s": "ab"}}))).unwrap(),
+        r#"{"inner":"ab/d","outer":"ab/d|","long":"ab/défa"}"#
+    );
+    assert_eq!(
+        body_text(&b, &case(json!({"fields": {"s": "\"ab\"", "other": "x"}}))).unwrap(),
+        r#"{"inner":"\"ab\"","outer":"\"ab\"|","long":"\"ab\"/x"}"#
+    );
+    assert_eq!(
+        body_text(&b, &Case::default()).unwrap(),
+        r#"{"inner":"/déf","outer":"/déf|","long":"/défaul"}"#
+    );
+}
