@@ -4,12 +4,16 @@
 
 mod check;
 mod compile;
+mod demo;
 mod error;
 mod explain;
 mod fmt;
 mod lsp;
+mod preview;
 mod project;
+mod serve;
 mod sim;
+mod testing;
 mod watch;
 
 pub use error::{CliError, report};
@@ -45,6 +49,14 @@ pub enum Command {
     Lsp(lsp::Args),
     /// Run the Aurora simulator (token endpoint, Cases API, snapshot container) until Ctrl-C.
     Sim(sim::Args),
+    /// Show the CreateCase request (or, with `--snapshot`, the field writes) for a case, without any network.
+    Preview(preview::Args),
+    /// Run the mapping tests of a project: a case or snapshot in, the expected request or writes out.
+    Test(testing::Args),
+    /// Run the integration service: HTTP API, job workers and the return-path poller.
+    Serve(serve::Args),
+    /// Run the whole loop on this machine: simulator, service on SQLite, the example cases; print the log.
+    Demo(demo::Args),
 }
 
 /// Runs the command line on the process arguments and returns the exit status.
@@ -78,6 +90,10 @@ where
         Command::Fmt(args) => fmt::run(&args),
         Command::Lsp(args) => lsp::run(&args),
         Command::Sim(args) => sim::run(&args),
+        Command::Preview(args) => preview::run(&args),
+        Command::Test(args) => testing::run(&args),
+        Command::Serve(args) => serve::run(&args),
+        Command::Demo(args) => demo::run(&args),
     };
     match outcome {
         Ok(status) => status,
