@@ -6,8 +6,10 @@
 //! attempt; [`retry::RetryPolicy`] decides when a transient failure is tried again.
 
 pub mod aurora_slot;
+pub mod flows;
 pub mod payload;
 pub mod redact;
 pub mod retry;
 pub mod store;
+pub mod updates;
 pub mod worker;
