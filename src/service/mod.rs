@@ -12,4 +12,5 @@ pub mod redact;
 pub mod retry;
 pub mod store;
 pub mod updates;
+pub mod updates;
 pub mod worker;

@@ -339,6 +339,55 @@ impl Store {
         Ok(JobId(id))
     }
 
+    /// Enqueues a job for the snapshot `name` unless that name was processed already: records the
+    /// name and adds the job in one transaction, so that a name seen twice (two pollers, a poller
+    /// and a push, a restart between the two steps) gives one job. `None` when the name was
+    /// recorded before.
+    pub async fn enqueue_once(
+        &self,
+        name: &str,
+        kind: JobKind,
+        payload: &Value,
+        run_at: Timestamp,
+    ) -> StoreResult<Option<JobId>> {
+        let payload = to_json_text(payload)?;
+        let progress = to_json_text(&JobProgress::default())?;
+        let now = now_ms();
+        let mark = "INSERT INTO processed_snapshots (name, processed_at) VALUES ($1, $2) \
+                    ON CONFLICT (name) DO NOTHING";
+        let insert = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, \
+                      created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) \
+                      RETURNING id";
+        let id: Option<i64> = with_pool!(self, pool => {
+            let mut tx = pool.begin().await?;
+            let marked = sqlx::query(mark)
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if marked == 0 {
+                tx.rollback().await?;
+                None
+            } else {
+                let id: i64 = sqlx::query_scalar(insert)
+                    .bind(kind.as_str())
+                    .bind(&payload)
+                    .bind(millis(run_at))
+                    .bind(&progress)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Some(id)
+            }
+        });
+        if id.is_some() {
+            self.inner.enqueued.notify_waiters();
+        }
+        Ok(id.map(JobId))
+    }
+
     /// The job with this id.
     pub async fn get_job(&self, id: JobId) -> StoreResult<Option<Job>> {
         let sql = concat!("SELECT ", job_columns!(), " FROM jobs WHERE id = $1");
