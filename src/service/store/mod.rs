@@ -18,7 +18,6 @@ mod cases;
 mod jobs;
 mod log;
 mod settings;
-mod stats;
 mod writes;
 
 use std::fmt;
@@ -39,7 +38,6 @@ use tokio::sync::Notify;
 pub use cases::{Attachment, AttachmentId, AttachmentMeta, CaseRecord, StoredCase};
 pub use jobs::{Claim, Job, JobCounts, JobId, JobKind, JobProgress, JobState, UploadedAttachment};
 pub use log::{LogEntry, LogId, LogOutcome, LogQuery, NewLogEntry, UnknownOutcome};
-pub use stats::{DurationHistogram, JOB_DURATION_BUCKETS, StoreStats};
 pub use writes::{
     FieldsApplied, INTEGRATION_KEY, SnapshotTime, applied_snapshot_time, merge_field_writes,
     record_applied,
