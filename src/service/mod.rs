@@ -6,11 +6,12 @@
 //! attempt; [`retry::RetryPolicy`] decides when a transient failure is tried again.
 
 pub mod aurora_slot;
+pub mod config;
 pub mod flows;
 pub mod payload;
+pub mod poller;
 pub mod redact;
 pub mod retry;
 pub mod store;
-pub mod updates;
 pub mod updates;
 pub mod worker;
