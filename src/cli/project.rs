@@ -45,6 +45,11 @@ impl Project {
         &self.workspace.sources
     }
 
+    /// The loaded project: its schemas, files and sources.
+    pub fn workspace(&self) -> &Workspace {
+        &self.workspace
+    }
+
     /// The sources named from the current directory instead of the project root, as GitHub
     /// wants paths in annotations and SARIF (relative to the checkout it runs in). Names stay
     /// as they are when the project is not below the current directory.

@@ -3,3 +3,5 @@
 pub mod aurora;
 pub mod case;
 pub mod eval;
+pub mod mapping_test;
+pub mod preview;
