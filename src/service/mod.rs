@@ -8,10 +8,12 @@
 pub mod aurora_slot;
 pub mod config;
 pub mod flows;
+pub mod http;
 pub mod payload;
 pub mod poller;
 pub mod redact;
 pub mod retry;
+pub mod settings;
 pub mod store;
 pub mod updates;
 pub mod worker;

@@ -18,6 +18,7 @@ mod cases;
 mod jobs;
 mod log;
 mod settings;
+mod stats;
 mod writes;
 
 use std::fmt;
@@ -38,6 +39,7 @@ use tokio::sync::Notify;
 pub use cases::{Attachment, AttachmentId, AttachmentMeta, CaseRecord, StoredCase};
 pub use jobs::{Claim, Job, JobCounts, JobId, JobKind, JobProgress, JobState, UploadedAttachment};
 pub use log::{LogEntry, LogId, LogOutcome, LogQuery, NewLogEntry, UnknownOutcome};
+pub use stats::{DurationHistogram, JOB_DURATION_BUCKETS, StoreStats};
 pub use writes::{
     FieldsApplied, INTEGRATION_KEY, SnapshotTime, applied_snapshot_time, merge_field_writes,
     record_applied,
