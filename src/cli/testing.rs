@@ -152,7 +152,8 @@ pub fn run(args: &Args) -> Result<i32, CliError> {
 impl Runner<'_> {
     /// A path as shown: relative to the project root.
     fn shown(&self, path: &Path) -> String {
-        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        let path = lexical(path);
+        let rel = path.strip_prefix(lexical(&self.root)).unwrap_or(&path);
         rel.components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
@@ -308,6 +309,24 @@ impl Runner<'_> {
             Err(e) => Verdict::Error(format!("cannot write `{}`: {e}", self.shown(&path))),
         }
     }
+}
+
+/// A path with `.` and `..` taken out without asking the file system.
+fn lexical(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Every `.toml` file under `dir` (not hidden ones), sorted by path.
