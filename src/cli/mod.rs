@@ -82,7 +82,10 @@ where
             };
         }
     };
-    init_logging();
+    // The service commands set up their own logging (level `info`, human or JSON).
+    if !matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+        init_logging();
+    }
     let outcome = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::Compile(args) => compile::run(&args),

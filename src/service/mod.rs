@@ -5,6 +5,7 @@
 //! [`worker::run_workers`] with a [`worker::JobHandler`] that reports an [`worker::Outcome`] per
 //! attempt; [`retry::RetryPolicy`] decides when a transient failure is tried again.
 
+pub mod app;
 pub mod aurora_slot;
 pub mod config;
 pub mod flows;
