@@ -206,7 +206,11 @@ pub(crate) async fn post_attachment(
             ));
         }
         check_file_name(&name).map_err(bad_multipart)?;
-        let Some(content_type) = field.content_type().map(str::to_owned) else {
+        let raw_type = field
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let Some(content_type) = raw_type else {
             return Err(bad_multipart(format!(
                 "the file part {:?} has no Content-Type; give the file's MIME type",
                 shorten(&name)

@@ -42,7 +42,7 @@ pub(crate) async fn get_settings(State(state): State<AppState>) -> ApiResult<Jso
 }
 
 fn invalid(details: Vec<Detail>) -> ApiError {
-    ApiError::unprocessable("invalid_settings", count("the settings", &details))
+    ApiError::unprocessable("invalid_settings", count("the settings request", &details))
         .with_details(details)
 }
 
