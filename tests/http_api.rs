@@ -840,3 +840,29 @@ async fn malformed_requests_get_a_4xx_and_change_nothing() -> TestResult {
     api.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_store_that_fails_gets_503_without_its_cause() -> TestResult {
+    let api = Api::start(small_limits()).await;
+    api.store.close().await;
+    let (status, body) = json_of(api.request(Method::GET, "/v1/cases/CAS-1").send().await?).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"]["code"], "store_unavailable");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        !message.contains("sqlite") && !message.contains("pool"),
+        "{message}"
+    );
+    let health = api.client.get(api.url("/healthz")).send().await?;
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let metrics = api
+        .client
+        .get(api.url("/metrics"))
+        .send()
+        .await?
+        .text()
+        .await?;
+    assert!(metrics.contains("amap_store_up 0"), "{metrics}");
+    api.stop().await;
+    Ok(())
+}

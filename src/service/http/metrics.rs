@@ -129,12 +129,10 @@ pub(crate) async fn track(State(state): State<AppState>, request: Request, next:
     let method = request.method().as_str().to_owned();
     let start = Instant::now();
     let response = next.run(request).await;
-    state.http_metrics.record(
-        route,
-        method,
-        response.status().as_u16(),
-        start.elapsed().as_secs_f64(),
-    );
+    let seconds = start.elapsed().as_secs_f64();
+    let status = response.status().as_u16();
+    tracing::debug!(%route, %method, status, ms = seconds * 1000.0, "answered");
+    state.http_metrics.record(route, method, status, seconds);
     response
 }
 
