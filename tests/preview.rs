@@ -1,7 +1,7 @@
 //! `amap preview` as data: each `tests/preview/NAME.args` holds the arguments (one a line,
 //! run from the repository root), and `NAME.out` beside it the exit status, stdout and
 //! stderr they must give. Every example template has a run; so do a validation failure,
-//! values that do not fit the Connect schema, and bad input files.
+//! values that do not fit the Connect schema, a project with errors, and bad input files.
 //!
 //! `AMAP_BLESS=1 cargo test --test preview` rewrites the `.out` files from the current output.
 
@@ -112,7 +112,11 @@ fn the_failure_and_bad_input_runs_exit_as_documented() {
             .expect("snapshot");
         text.lines().next().unwrap_or_default().to_string()
     };
-    for name in ["validation_failure_no_map_pin", "values_that_do_not_fit"] {
+    for name in [
+        "validation_failure_no_map_pin",
+        "values_that_do_not_fit",
+        "project_with_errors",
+    ] {
         assert_eq!(status(name), "exit: 1", "{name}");
     }
     for name in [

@@ -56,7 +56,7 @@ pub fn run(args: &Args) -> Result<i32, CliError> {
     let snapshot = args.snapshot.as_deref().map(read_snapshot).transpose()?;
 
     let project = Project::load(args.dir.as_deref())?;
-    if let Some(status) = stop_on_errors(&project) {
+    if let Some(status) = stop_on_errors(&project, "preview") {
         return Ok(status);
     }
     let bundle = project.compile();
@@ -80,9 +80,9 @@ pub fn run(args: &Args) -> Result<i32, CliError> {
     }
 }
 
-/// Prints the diagnostics of a project with errors as `amap check` does; the exit status
-/// when it has errors.
-pub(super) fn stop_on_errors(project: &Project) -> Option<i32> {
+/// Prints the diagnostics of a project with errors as `amap check` does (`action` names the
+/// command in the summary line); the exit status when it has errors.
+pub(super) fn stop_on_errors(project: &Project, action: &str) -> Option<i32> {
     let diagnostics = project.diagnostics();
     let (errors, _) = render::tally(diagnostics);
     if errors == 0 {
@@ -90,7 +90,7 @@ pub(super) fn stop_on_errors(project: &Project) -> Option<i32> {
     }
     let options = HumanOptions {
         color: super::color(std::io::stderr().is_terminal()),
-        action: "compile",
+        action,
         deny_warnings: false,
     };
     eprint!(

@@ -53,7 +53,7 @@ struct Runner<'a> {
 
 pub fn run(args: &Args) -> Result<i32, CliError> {
     let project = Project::load(args.dir.as_deref())?;
-    if let Some(status) = stop_on_errors(&project) {
+    if let Some(status) = stop_on_errors(&project, "test") {
         return Ok(status);
     }
     let ws = project.workspace();
