@@ -41,7 +41,7 @@ fn count(n: i64) -> u64 {
 impl Store {
     /// Counts for metrics.
     pub async fn stats(&self) -> StoreResult<StoreStats> {
-        let by_state = "SELECT kind, state, COUNT(*), COALESCE(SUM(attempts), 0) FROM jobs \
+        let by_state = "SELECT kind, state, COUNT(*), CAST(COALESCE(SUM(attempts), 0) AS BIGINT) FROM jobs \
                         GROUP BY kind, state ORDER BY kind, state";
         let rows: Vec<(String, String, i64, i64)> = with_pool!(self, pool => {
             sqlx::query_as(by_state).fetch_all(pool).await?
@@ -64,12 +64,13 @@ impl Store {
                 .map_err(|e: super::UnknownOutcome| StoreError::Corrupt(e.to_string()))?;
             stats.log.push((outcome, count(n)));
         }
-        let mut sql =
-            String::from("SELECT kind, COUNT(*), COALESCE(SUM(updated_at - created_at), 0)");
+        let mut sql = String::from(
+            "SELECT kind, COUNT(*), CAST(COALESCE(SUM(updated_at - created_at), 0) AS BIGINT)",
+        );
         for bound in JOB_DURATION_BUCKETS {
             let ms = (bound * 1000.0) as i64;
             sql.push_str(&format!(
-                ", COALESCE(SUM(CASE WHEN updated_at - created_at <= {ms} THEN 1 ELSE 0 END), 0)"
+                ", CAST(COALESCE(SUM(CASE WHEN updated_at - created_at <= {ms} THEN 1 ELSE 0 END), 0) AS BIGINT)"
             ));
         }
         sql.push_str(
@@ -132,4 +133,61 @@ fn parse_state(text: &str) -> StoreResult<JobState> {
         "gave_up" => JobState::GaveUp,
         other => return Err(StoreError::Corrupt(format!("job state {other:?}"))),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use jiff::Timestamp;
+    use serde_json::json;
+
+    use super::*;
+    use crate::service::store::{NewLogEntry, StoreConfig};
+
+    #[tokio::test]
+    async fn counts_and_durations_come_from_the_store() -> Result<(), StoreError> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Url(e.to_string()))?;
+        let store = Store::open_sqlite(&dir.path().join("s.db"), StoreConfig::default()).await?;
+        assert_eq!(store.stats().await?, StoreStats::default());
+        let now = Timestamp::now();
+        for _ in 0..3 {
+            store.enqueue(JobKind::Create, &json!({}), now).await?;
+        }
+        store.enqueue(JobKind::Update, &json!({}), now).await?;
+        let lease = Duration::from_secs(60);
+        let first = store.claim("w", lease, now).await?.expect("a due job");
+        store.complete(&first.claim()).await?;
+        let second = store.claim("w", lease, now).await?.expect("a due job");
+        store.fail_validation(&second.claim(), "bad").await?;
+        store
+            .append_log(&NewLogEntry::new(LogOutcome::Created))
+            .await?;
+        let stats = store.stats().await?;
+        let count = |kind, state| {
+            stats
+                .jobs
+                .iter()
+                .find(|(k, s, _)| *k == kind && *s == state)
+                .map_or(0, |(_, _, n)| *n)
+        };
+        assert_eq!(count(JobKind::Create, JobState::Done), 1);
+        assert_eq!(count(JobKind::Create, JobState::Failed), 1);
+        assert_eq!(count(JobKind::Create, JobState::Queued), 1);
+        assert_eq!(count(JobKind::Update, JobState::Queued), 1);
+        assert_eq!(stats.attempts, 2);
+        assert_eq!(stats.log, vec![(LogOutcome::Created, 1)]);
+        let (kind, h) = &stats.durations[0];
+        assert_eq!(*kind, JobKind::Create);
+        assert_eq!(h.count, 2);
+        assert_eq!(h.buckets.len(), JOB_DURATION_BUCKETS.len());
+        assert_eq!(
+            h.buckets.last().copied(),
+            Some(2),
+            "both finished within a day"
+        );
+        assert!(h.buckets.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(stats.durations.len(), 1, "no update job has finished");
+        Ok(())
+    }
 }
