@@ -232,10 +232,13 @@ impl ServiceConfig {
                 let known: Vec<&str> = std::iter::once("project")
                     .chain(SERVICE_TABLES.iter().copied())
                     .collect();
-                cx.error(
-                    &format!("[{key}]"),
-                    format!("unknown table{}", suggestion(key, &known)),
-                );
+                let hint = if key == "workers" {
+                    "; the workers are configured in [server] (`concurrency`, `lease_seconds`)"
+                        .to_owned()
+                } else {
+                    suggestion(key, &known)
+                };
+                cx.error(&format!("[{key}]"), format!("unknown table{hint}"));
             }
         }
 
@@ -693,7 +696,11 @@ fn read_secret(cx: &mut Cx, key: &str, value: &Value) -> Option<Secret> {
                     Some(v) => Some(Secret::new(v)),
                 },
                 (None, Some(Value::String(path))) if !bad => {
-                    let full = cx.base.join(path);
+                    let full = if cx.base == Path::new(".") {
+                        PathBuf::from(path)
+                    } else {
+                        cx.base.join(path)
+                    };
                     match std::fs::read_to_string(&full) {
                         Err(e) => {
                             cx.error(key, format!("cannot read `{}`: {e}", full.display()));
@@ -1065,7 +1072,7 @@ fn read_retry(cx: &mut Cx, mut t: Table<'_>) -> RetryConfig {
     if max_delay_ms < base_delay_ms {
         cx.error(
             &t.key("max_delay_ms"),
-            format!("({max_delay_ms}) is below `base_delay_ms` ({base_delay_ms})"),
+            format!("is {max_delay_ms}, below `base_delay_ms` ({base_delay_ms})"),
         );
     }
     t.finish(cx);
