@@ -77,6 +77,30 @@ async fn the_happy_path_of_every_call() -> TestResult {
     assert_eq!(got["case"]["fields"]["inspection_status"], "Inspected");
     assert_eq!(got["case"]["fields"]["depth_mm"], 60);
 
+    // What GET shows can be sent back as it is; the integration's own state is kept.
+    let mut stored = api.store.get_case(&reference).await?.expect("case");
+    stored.case.body["integration"] = json!({"applied": {"aurora_case": "2025-12-02T10:00:00Z"}});
+    api.store
+        .set_case_body(&reference, &stored.case.body)
+        .await?;
+    let (_, got) = json_of(api.request(Method::GET, &path).send().await?).await;
+    let mut sent_back = got["case"].clone();
+    sent_back["integration"] = json!({"applied": {}});
+    let (status, put_back) = json_of(
+        api.request(Method::PUT, &path)
+            .json(&sent_back)
+            .send()
+            .await?,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{put_back}");
+    assert_eq!(
+        put_back["case"]["integration"]["applied"]["aurora_case"],
+        "2025-12-02T10:00:00Z"
+    );
+    assert_eq!(put_back["case"]["fields"]["inspection_status"], "Inspected");
+    assert_eq!(put_back["case"]["references"]["aurora_case"], "10001");
+
     // A file.
     let form = reqwest::multipart::Form::new().part(
         "file",

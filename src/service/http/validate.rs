@@ -35,7 +35,7 @@ pub(crate) const CASE_MEMBERS: &[&str] = &[
 const ATTACHMENT_MEMBERS: &[&str] = &["id", "name", "content_type", "size", "path", "url"];
 
 /// The member of the stored body the integration keeps its own state in; kept across a PUT.
-pub(crate) const INTEGRATION_MEMBER: &str = "integration";
+pub(crate) use crate::service::store::INTEGRATION_KEY as INTEGRATION_MEMBER;
 
 /// Longest reference name accepted.
 const MAX_REFERENCE_NAME: usize = 100;
@@ -313,6 +313,9 @@ pub(crate) fn case_record(reference: &str, body: &Value) -> Result<CaseRecord, V
                 }
                 other => p.add(&path, format!("is {}, but a list is expected", kind(other))),
             },
+            // The integration's own state, as `GET` shows it: ignored here (the stored one is
+            // kept), so that a case read back can be sent again as it is.
+            INTEGRATION_MEMBER => {}
             _ => p.unknown("$", key, CASE_MEMBERS, "a case"),
         }
     }
@@ -321,6 +324,7 @@ pub(crate) fn case_record(reference: &str, body: &Value) -> Result<CaseRecord, V
     }
     let mut stored = obj.clone();
     stored.remove("references");
+    stored.remove(INTEGRATION_MEMBER);
     stored.insert("reference".into(), Value::String(reference.to_owned()));
     Ok(CaseRecord {
         reference: reference.to_owned(),
@@ -434,6 +438,15 @@ mod tests {
         assert_eq!(record.references["aurora_case"], "12345");
         assert_eq!(record.body["reference"], "CAS-1");
         assert!(record.body.get("references").is_none());
+        let read_back = case_record(
+            "CAS-1",
+            &json!({"type": "t", "integration": {"applied": {"r": "2025-12-02T10:00:00Z"}}}),
+        )
+        .expect("the integration member is accepted");
+        assert!(
+            read_back.body.get(INTEGRATION_MEMBER).is_none(),
+            "and not taken from the client"
+        );
     }
 
     #[test]
