@@ -17,7 +17,10 @@ impl AuroraSlot {
 
     /// The client in force, or `None` while the integration is not configured.
     pub fn get(&self) -> Option<Arc<AuroraClient>> {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Puts `client` in force for the attempts that start from now on.
