@@ -148,12 +148,24 @@ impl Harness {
             .expect("enqueued")
     }
 
-    /// Waits until the job has finished (done, failed or gave up).
+    /// Waits until the job has finished (done, failed or gave up) and its last log entry is
+    /// written (the worker logs a failure just after recording it on the job).
     async fn finished(&self, id: JobId) -> Job {
         for _ in 0..1200 {
             let job = self.store.get_job(id).await.expect("job read");
             if let Some(job) = job.filter(|j| j.state.is_final()) {
-                return job;
+                let last = match job.state {
+                    JobState::Failed => Some(LogOutcome::ValidationFailure),
+                    JobState::GaveUp => Some(LogOutcome::GaveUp),
+                    _ => None,
+                };
+                let logged = match last {
+                    Some(last) => self.log_of(id).await.iter().any(|e| e.outcome == last),
+                    None => true,
+                };
+                if logged {
+                    return job;
+                }
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -171,7 +183,7 @@ impl Harness {
             })
             .await
             .expect("log read");
-        entries.reverse();
+        entries.sort_by_key(|e| e.id.0);
         entries
     }
 
