@@ -636,3 +636,37 @@ fn configuration_errors_are_all_reported_with_their_keys() -> TestResult {
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
     Ok(())
 }
+
+/// `examples/amap.toml` is a configuration `amap serve` accepts, its secrets from the environment.
+#[test]
+fn the_example_configuration_is_accepted_with_secrets_from_the_environment() -> TestResult {
+    let path = manifest().join("examples/amap.toml");
+    let text = std::fs::read_to_string(&path)?;
+    let env = |name: &str| match name {
+        "AURORA_CLIENT_SECRET" => Some("sim-client-secret".to_owned()),
+        "AURORA_PASSWORD" => Some("sim-password".to_owned()),
+        "AURORA_SAS" => Some("sv=1&sig=sim-signature".to_owned()),
+        "AMAP_API_KEY" => Some(KEY.to_owned()),
+        _ => None,
+    };
+    let config = amap::service::config::ServiceConfig::parse(&text, &path, &env)
+        .map_err(|e| format!("examples/amap.toml is refused:\n{e}"))?;
+    assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+    assert!(config.aurora.is_some() && config.updates.is_some());
+    assert_eq!(config.server.api_keys.len(), 1);
+    // Without the environment, every secret is named.
+    let errors = amap::service::config::ServiceConfig::parse(&text, &path, &|_| None)
+        .err()
+        .ok_or("accepted without its secrets")?;
+    let keys: Vec<&str> = errors.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "[aurora].client_secret",
+            "[aurora].password",
+            "[updates].sas",
+            "[server].api_keys.0"
+        ]
+    );
+    Ok(())
+}

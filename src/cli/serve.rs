@@ -2,12 +2,13 @@
 //! return-path poller) until Ctrl-C or SIGTERM, then stops gracefully.
 //!
 //! Every configuration problem is printed with its key before anything starts (exit status 2).
-//! Logs go to stderr, human or JSON (`--log-format json`), filtered by `AMAP_LOG` (default `info`).
+//! Logs go to stderr, human or JSON (`--log-format json`), filtered by `AMAP_LOG` (default
+//! `warn,amap=info`).
 
 use super::{COULD_NOT_RUN, CliError, SUCCESS};
 use crate::service::app;
 use crate::service::config::ServiceConfig;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 /// How logs are written.
@@ -30,12 +31,14 @@ pub struct Args {
     pub log_format: LogFormat,
 }
 
-/// Sets up logging for the service: `AMAP_LOG` (default `info`), human or JSON, on stderr.
+/// Sets up logging for the service: `AMAP_LOG` (default: the service's own events from `info`,
+/// its libraries' from `warn`), human (coloured on a terminal) or JSON, on stderr.
 pub(crate) fn init_service_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("AMAP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,amap=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(format == LogFormat::Human && std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
