@@ -26,6 +26,82 @@ fn view(enabled: bool, settings: Option<&AuroraSettings>, source: Option<&str>) 
     })
 }
 
+/// Settings with every member set to a value that fits, to check one given member at a time.
+fn placeholder() -> Map<String, Value> {
+    let settings = AuroraSettings::new(
+        "http://127.0.0.1/",
+        "http://127.0.0.1/",
+        "client",
+        "secret",
+        "user",
+        "password",
+    );
+    match serde_json::to_value(settings) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Members of the Aurora settings that have no default.
+const REQUIRED: &[&str] = &["identity_url", "api_url", "client_id", "username"];
+
+/// Reads the `aurora` member, reporting each problem at its own path: unknown members (with a
+/// suggestion), missing required ones, and values of the wrong type.
+fn aurora_settings(given: Map<String, Value>, details: &mut Vec<Detail>) -> Option<AuroraSettings> {
+    let template = placeholder();
+    for (key, value) in &given {
+        let path = member("$.aurora", key);
+        if !template.contains_key(key) {
+            details.push(Detail::new(
+                path,
+                format!(
+                    "is not an Aurora setting{}; the settings are {}",
+                    super::error::did_you_mean(key, template.keys().map(String::as_str)),
+                    template
+                        .keys()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            continue;
+        }
+        let mut one = template.clone();
+        one.insert(key.clone(), value.clone());
+        if let Err(e) = serde_json::from_value::<AuroraSettings>(Value::Object(one)) {
+            let shown = if SECRETS.contains(&key.as_str()) {
+                "is not text".to_owned()
+            } else {
+                redact(&e.to_string())
+            };
+            details.push(Detail::new(path, shown));
+        }
+    }
+    for key in REQUIRED {
+        if !given.contains_key(*key) {
+            details.push(Detail::new(member("$.aurora", key), "is required"));
+        }
+    }
+    if !details.is_empty() {
+        return None;
+    }
+    match serde_json::from_value::<AuroraSettings>(Value::Object(given)) {
+        Ok(settings) => Some(settings),
+        Err(e) => {
+            details.push(Detail::new("$.aurora", redact(&e.to_string())));
+            None
+        }
+    }
+}
+
+/// The path of the member a settings problem names, else `$.aurora`.
+fn settings_path(message: &str) -> String {
+    placeholder()
+        .keys()
+        .find(|k| message.contains(k.as_str()))
+        .map_or_else(|| "$.aurora".to_owned(), |k| member("$.aurora", k))
+}
+
 /// `GET /v1/settings`: the saved settings, or those in force from the configuration file.
 pub(crate) async fn get_settings(State(state): State<AppState>) -> ApiResult<Json<Value>> {
     if let Some(saved) = stored_aurora(&state.ctx.store).await? {
@@ -110,17 +186,7 @@ pub(crate) async fn put_settings(
                     }
                 }
             }
-            if details.is_empty() {
-                match serde_json::from_value::<AuroraSettings>(Value::Object(given)) {
-                    Ok(s) => Some(s),
-                    Err(e) => {
-                        details.push(Detail::new("$.aurora", redact(&e.to_string())));
-                        None
-                    }
-                }
-            } else {
-                None
-            }
+            aurora_settings(given, &mut details)
         }
         None => saved.as_ref().and_then(|s| s.settings.clone()),
     };
@@ -135,10 +201,10 @@ pub(crate) async fn put_settings(
         return Err(invalid(details));
     }
     let client = match &settings {
-        Some(s) => Some(
-            AuroraClient::new(s.clone())
-                .map_err(|e| invalid(vec![Detail::new("$.aurora", redact(&e.to_string()))]))?,
-        ),
+        Some(s) => Some(AuroraClient::new(s.clone()).map_err(|e| {
+            let message = redact(&e.to_string());
+            invalid(vec![Detail::new(settings_path(&message), message)])
+        })?),
         None => None,
     };
     if enabled
