@@ -200,10 +200,50 @@ fn has_code(diags: &[Value], code: &str) -> bool {
 }
 
 fn position(text: &str, needle: &str, after: usize) -> Value {
-    let at = text.find(needle).expect("needle") + after;
+    position_of(text, text.find(needle).expect("needle") + after)
+}
+
+/// The protocol position (UTF-16 columns) of a byte offset.
+fn position_of(text: &str, at: usize) -> Value {
     let line = text[..at].matches('\n').count();
-    let col = at - text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let col = text[line_start..at].encode_utf16().count();
     json!({ "line": line, "character": col })
+}
+
+/// The byte offset of a protocol position (UTF-16 columns).
+fn offset_of(text: &str, pos: &Value) -> usize {
+    let line = pos["line"].as_u64().expect("line") as usize;
+    let col = pos["character"].as_u64().expect("character") as usize;
+    let start: usize = text.split_inclusive('\n').take(line).map(str::len).sum();
+    let mut units = 0;
+    for (i, c) in text[start..].char_indices() {
+        if units >= col || c == '\n' {
+            return start + i;
+        }
+        units += c.len_utf16();
+    }
+    text.len()
+}
+
+/// A text with a list of `TextEdit`s applied (they do not overlap; applied from the end).
+fn apply_edits(text: &str, edits: &[Value]) -> String {
+    let mut spans: Vec<(usize, usize, &str)> = edits
+        .iter()
+        .map(|e| {
+            (
+                offset_of(text, &e["range"]["start"]),
+                offset_of(text, &e["range"]["end"]),
+                e["newText"].as_str().expect("newText"),
+            )
+        })
+        .collect();
+    spans.sort_by_key(|(start, end, _)| std::cmp::Reverse((*start, *end)));
+    let mut out = text.to_string();
+    for (start, end, new) in spans {
+        out.replace_range(start..end, new);
+    }
+    out
 }
 
 fn open(client: &mut Client, path: &Path, text: &str) -> String {
@@ -360,6 +400,13 @@ fn completion_hover_definition_and_fixes() {
         position(TEMPLATE, "field.sumary", 0)
     );
     assert_eq!(edit["range"]["end"], position(TEMPLATE, "field.sumary", 12));
+    let fixed = apply_edits(TEMPLATE, std::slice::from_ref(edit));
+    assert_eq!(fixed, TEMPLATE.replace("field.sumary", "field.summary"));
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u, "version": 4 }, "contentChanges": [{ "text": fixed }] }),
+    );
+    client.diagnostics_for(&u, |d| !has_code(d, "E0101"));
 
     // The outline and formatting.
     let r = client.request(
@@ -375,7 +422,7 @@ fn completion_hover_definition_and_fixes() {
     let messy = TEMPLATE.replace("aurora.caseTypeCode = ", "aurora.caseTypeCode=");
     client.notify(
         "textDocument/didChange",
-        json!({ "textDocument": { "uri": u, "version": 4 }, "contentChanges": [{ "text": messy }] }),
+        json!({ "textDocument": { "uri": u, "version": 5 }, "contentChanges": [{ "text": messy }] }),
     );
     let r = client.request(
         "textDocument/formatting",
@@ -411,4 +458,340 @@ fn a_file_outside_any_project_gets_a_message_not_a_crash() {
     );
     assert!(r["result"].is_array(), "{r}");
     client.shutdown();
+}
+
+/// The code actions at `needle` (one character in), as `(title, edits for this document)`.
+fn actions_at(client: &mut Client, u: &str, text: &str, needle: &str) -> Vec<(String, Vec<Value>)> {
+    actions_at_position(client, u, &position(text, needle, 1))
+}
+
+#[test]
+fn code_actions_add_a_default_or_an_assertion_to_an_optional_value() {
+    let (_dir, file) = project();
+    // `field.details` may be empty; `aurora.description` is required: E0202.
+    let text = TEMPLATE.replace("field.sumary", "field.details");
+    let mut client = Client::start();
+    let u = open(&mut client, &file, &text);
+    let diags = client.diagnostics_for(&u, |d| has_code(d, "E0202"));
+    let d = diags.iter().find(|d| d["code"] == "E0202").expect("E0202");
+    assert_eq!(d["range"]["start"], position(&text, "field.details", 0));
+    assert_eq!(d["range"]["end"], position(&text, "field.details", 13));
+
+    let actions = actions_at(&mut client, &u, &text, "field.details");
+    let mut results = Vec::new();
+    for want in ["??", "!"] {
+        let (title, edits) = actions
+            .iter()
+            .find(|(t, _)| t.contains(want))
+            .unwrap_or_else(|| panic!("no action adding `{want}` in {actions:?}"));
+        let fixed = apply_edits(&text, edits);
+        assert!(
+            fixed.contains(&format!(
+                "= field.details{}",
+                if want == "!" { "!" } else { " ??" }
+            )),
+            "{title}: {fixed}"
+        );
+        results.push(fixed);
+    }
+    // Each fix, applied, clears the error.
+    for (version, fixed) in results.iter().enumerate() {
+        client.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": u, "version": version + 2 },
+                "contentChanges": [{ "text": fixed }]
+            }),
+        );
+        let diags = client.diagnostics_for(&u, |d| !has_code(d, "E0202"));
+        assert!(
+            !diags.iter().any(|d| d["severity"] == 1),
+            "{fixed}: {diags:?}"
+        );
+        // Back to the broken text, so that the next fix starts from it.
+        client.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": u, "version": version + 10 },
+                "contentChanges": [{ "text": text }]
+            }),
+        );
+        client.diagnostics_for(&u, |d| has_code(d, "E0202"));
+    }
+    client.shutdown();
+}
+
+#[test]
+fn a_request_with_bad_params_gets_an_error_and_the_server_answers_the_next() {
+    let (_dir, file) = project();
+    let mut client = Client::start();
+    let u = open(&mut client, &file, TEMPLATE);
+    client.diagnostics_for(&u, |d| has_code(d, "E0101"));
+
+    // Parameters of the wrong shape: an InvalidParams error that says what was wrong.
+    let r = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": 42, "position": "here" }),
+    );
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    assert!(
+        r["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("invalid parameters")),
+        "{r}"
+    );
+    // A method the server does not know: MethodNotFound.
+    let r = client.request("textDocument/noSuchThing", json!({}));
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    // A notification with bad parameters and an edit whose range is outside the text change
+    // nothing that breaks the server.
+    client.notify("textDocument/didChange", json!({ "textDocument": "x" }));
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": "file:///nowhere/x.amap", "version": 2 },
+            "contentChanges": [{ "text": "create" }]
+        }),
+    );
+    client.notify(
+        "textDocument/didChange",
+        json!({
+            "textDocument": { "uri": u, "version": 2 },
+            "contentChanges": [{
+                "range": {
+                    "start": { "line": 400, "character": 9 },
+                    "end": { "line": 401, "character": 0 }
+                },
+                "text": "\n"
+            }]
+        }),
+    );
+
+    // The next request is answered as usual.
+    let r = client.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": u }, "position": position(TEMPLATE, "description", 2) }),
+    );
+    let text = r["result"]["contents"]["value"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains("aurora.description"), "{r}");
+    client.shutdown();
+}
+
+// ----- requests as data -------------------------------------------------------------------
+
+/// A project folder for one case, with the examples' schemas and `templates/case.amap`.
+fn case_project(root: &Path, text: &str) -> PathBuf {
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    std::fs::create_dir_all(root.join("schema")).expect("mkdir");
+    std::fs::create_dir_all(root.join("templates")).expect("mkdir");
+    for name in ["aurora.toml", "connect.toml"] {
+        std::fs::copy(
+            examples.join("schema").join(name),
+            root.join("schema").join(name),
+        )
+        .expect("copy schema");
+    }
+    std::fs::write(
+        root.join("amap.toml"),
+        "[project]\ntemplates = [\"templates/*.amap\"]\naurora_schema = \"schema/aurora.toml\"\nconnect_schema = \"schema/connect.toml\"\n",
+    )
+    .expect("write amap.toml");
+    let file = root.join("templates/case.amap");
+    std::fs::write(&file, text).expect("write case");
+    file
+}
+
+fn show_range(r: &Value) -> String {
+    let p = |v: &Value| {
+        format!(
+            "{}:{}",
+            v["line"].as_u64().unwrap_or(0) + 1,
+            v["character"].as_u64().unwrap_or(0) + 1
+        )
+    };
+    format!("{}-{}", p(&r["start"]), p(&r["end"]))
+}
+
+fn show_symbols(symbols: &[Value], depth: usize, out: &mut String) {
+    for s in symbols {
+        out.push_str(&format!(
+            "{}{} [kind {}] {} @ {}\n",
+            "  ".repeat(depth),
+            s["name"].as_str().unwrap_or_default(),
+            s["kind"],
+            s["detail"].as_str().unwrap_or_default(),
+            show_range(&s["selectionRange"])
+        ));
+        if let Some(children) = s["children"].as_array() {
+            show_symbols(children, depth + 1, out);
+        }
+    }
+}
+
+/// Runs one case's request at its cursor and renders the answer as text.
+fn run_case(client: &mut Client, root: &Path, request: &str, text: &str, at: usize) -> String {
+    let file = case_project(root, text);
+    let u = open(client, &file, text);
+    let pos = position_of(text, at);
+    let doc = json!({ "uri": u });
+    match request {
+        "completion" => {
+            let r = client.request(
+                "textDocument/completion",
+                json!({ "textDocument": doc, "position": pos }),
+            );
+            let mut items: Vec<String> = r["result"]
+                .as_array()
+                .unwrap_or_else(|| panic!("no completion list: {r}"))
+                .iter()
+                .map(|i| {
+                    let label = i["label"].as_str().unwrap_or_default();
+                    let mut line =
+                        format!("{label} — {}", i["detail"].as_str().unwrap_or_default());
+                    let edit = &i["textEdit"];
+                    let new = edit["newText"].as_str().unwrap_or_default();
+                    if new != label {
+                        line.push_str(&format!(" ⇒ {new}"));
+                    }
+                    line.push_str(&format!(" @ {}", show_range(&edit["range"])));
+                    line
+                })
+                .collect();
+            items.sort();
+            items.join("\n") + "\n"
+        }
+        "hover" => {
+            let r = client.request(
+                "textDocument/hover",
+                json!({ "textDocument": doc, "position": pos }),
+            );
+            match r["result"].as_object() {
+                None => format!("no hover: {r}\n"),
+                Some(h) => format!(
+                    "@ {}\n{}\n",
+                    show_range(&h["range"]),
+                    h["contents"]["value"].as_str().unwrap_or_default()
+                ),
+            }
+        }
+        "definition" => {
+            let r = client.request(
+                "textDocument/definition",
+                json!({ "textDocument": doc, "position": pos }),
+            );
+            let target = &r["result"];
+            let Some(path) = target["uri"].as_str() else {
+                return format!("no definition: {r}\n");
+            };
+            let root_uri = uri(root);
+            let rel = path
+                .strip_prefix(&root_uri)
+                .unwrap_or(path)
+                .trim_start_matches('/');
+            let target_text =
+                std::fs::read_to_string(root.join(rel)).unwrap_or_else(|_| text.to_string());
+            let line = target["range"]["start"]["line"].as_u64().unwrap_or(0) as usize;
+            let shown = target_text.lines().nth(line).unwrap_or_default();
+            format!("{rel} @ {}\n{shown}\n", show_range(&target["range"]))
+        }
+        "actions" => {
+            let mut out = String::new();
+            for (title, edits) in actions_at_position(client, &u, &pos) {
+                out.push_str(&format!("# {title}\n{}", apply_edits(text, &edits)));
+            }
+            out
+        }
+        "symbols" => {
+            let r = client.request(
+                "textDocument/documentSymbol",
+                json!({ "textDocument": doc }),
+            );
+            let mut out = String::new();
+            show_symbols(r["result"].as_array().map_or(&[], |v| v), 0, &mut out);
+            out
+        }
+        other => panic!("unknown request `{other}`"),
+    }
+}
+
+fn actions_at_position(client: &mut Client, u: &str, pos: &Value) -> Vec<(String, Vec<Value>)> {
+    let r = client.request(
+        "textDocument/codeAction",
+        json!({
+            "textDocument": { "uri": u },
+            "range": { "start": pos, "end": pos },
+            "context": { "diagnostics": [] }
+        }),
+    );
+    r["result"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no actions in {r}"))
+        .iter()
+        .map(|a| {
+            let title = a["title"].as_str().unwrap_or_default().to_string();
+            let edits = a["edit"]["changes"][u]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            (title, edits)
+        })
+        .collect()
+}
+
+/// Each `tests/lsp/NAME.amap` is a template file against the examples' schemas whose first line
+/// says which request to make (`// request: completion`, `hover`, `definition`, `actions` or
+/// `symbols`) and whose `$0` marks the cursor; `NAME.expected` holds the answer as text.
+/// `AMAP_BLESS=1 cargo test --test lsp` rewrites the `.expected` files.
+#[test]
+fn requests_as_data() {
+    let cases_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lsp");
+    let mut cases: Vec<PathBuf> = std::fs::read_dir(&cases_dir)
+        .expect("tests/lsp")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "amap"))
+        .collect();
+    cases.sort();
+    assert!(cases.len() >= 10, "only {} cases in tests/lsp", cases.len());
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut client = Client::start();
+    let mut failures = Vec::new();
+    for case in &cases {
+        let name = case
+            .file_stem()
+            .expect("stem")
+            .to_string_lossy()
+            .into_owned();
+        let raw = std::fs::read_to_string(case).expect("read case");
+        let request = raw
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// request: "))
+            .and_then(|r| r.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{name}: the first line must be `// request: …`"))
+            .to_string();
+        let at = raw
+            .find("$0")
+            .unwrap_or_else(|| panic!("{name}: no `$0` cursor"));
+        let text = raw.replacen("$0", "", 1);
+        let actual = run_case(&mut client, &dir.path().join(&name), &request, &text, at);
+        let expected_path = case.with_extension("expected");
+        if std::env::var_os("AMAP_BLESS").is_some() {
+            std::fs::write(&expected_path, &actual).expect("write .expected");
+            continue;
+        }
+        let expected = std::fs::read_to_string(&expected_path).unwrap_or_default();
+        if actual != expected {
+            failures.push(format!(
+                "{name}: the answer differs\n--- expected\n{expected}--- actual\n{actual}"
+            ));
+        }
+    }
+    client.shutdown();
+    assert!(
+        failures.is_empty(),
+        "{}\n(`AMAP_BLESS=1 cargo test --test lsp` rewrites the .expected files)",
+        failures.join("\n")
+    );
 }

@@ -11,3 +11,6 @@ pub mod line_index;
 pub mod lsp;
 pub mod navigate;
 pub mod project;
+
+#[cfg(test)]
+mod tests;

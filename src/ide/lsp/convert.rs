@@ -133,7 +133,9 @@ pub fn diagnostic<'t>(
             })
         })
         .collect();
-    let href = format!("{docs_url}#{}", d.code.as_str().to_ascii_lowercase());
+    // No page, no link: an empty `docs_url` means none was configured.
+    let href = (!docs_url.is_empty())
+        .then(|| format!("{docs_url}#{}", d.code.as_str().to_ascii_lowercase()));
     lsp::Diagnostic {
         range: text.range(d.primary.span, enc),
         severity: Some(match d.severity {
@@ -141,8 +143,8 @@ pub fn diagnostic<'t>(
             Severity::Warning => lsp::DiagnosticSeverity::WARNING,
         }),
         code: Some(lsp::NumberOrString::String(d.code.as_str().to_string())),
-        code_description: lsp::Uri::from_str(&href)
-            .ok()
+        code_description: href
+            .and_then(|h| lsp::Uri::from_str(&h).ok())
             .map(|href| lsp::CodeDescription { href }),
         source: Some("amap".to_string()),
         message,

@@ -28,13 +28,16 @@ use std::path::{Path, PathBuf};
 /// What can stop the server (a broken connection; never a failing request).
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// The page the diagnostics' code links point to, unless the client's initialization options
-/// give `diagnosticsUrl`: the reference shipped with these sources.
-fn default_docs_url() -> String {
+/// The page the diagnostics' code links point to (`PAGE#e0202`), unless the client's
+/// initialization options give `diagnosticsUrl`: the reference shipped with these sources, when
+/// they are on this machine. Without either, diagnostics carry no link (`amap explain CODE`
+/// prints the same text).
+fn default_docs_url() -> Option<String> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/diagnostics.md");
-    path_to_uri(&path)
-        .map(|u| u.as_str().to_string())
-        .unwrap_or_default()
+    if !path.is_file() {
+        return None;
+    }
+    path_to_uri(&path).map(|u| u.as_str().to_string())
 }
 
 /// Serves the protocol on stdin and stdout until the client says `exit`.
@@ -67,7 +70,8 @@ pub fn serve(connection: &Connection) -> Result<(), Error> {
         .and_then(|o| o.get("diagnosticsUrl"))
         .and_then(|u| u.as_str())
         .map(str::to_string)
-        .unwrap_or_else(default_docs_url);
+        .or_else(default_docs_url)
+        .unwrap_or_default();
     let dynamic_watch = params
         .capabilities
         .workspace

@@ -1,0 +1,2 @@
+" .amap mapping templates
+autocmd BufRead,BufNewFile *.amap setfiletype amap
