@@ -4,6 +4,8 @@
 //! stops when every create job is done: evaluated, contact found or created, CreateCase sent, the
 //! case number stored and the incoming template applied.
 //!
+//! Both SQLite commit modes are measured: `synchronous = "full"` (the default: every commit waits
+//! for the disk) and `"normal"` (commits survive `kill -9` without waiting for the disk). For each,
 //! `cargo bench --bench throughput` first prints one timed batch of 1,000 cases (cases per second
 //! and the process's peak resident memory), then runs the criterion measurement on batches of 200.
 
@@ -11,6 +13,7 @@ use amap::runtime::aurora::install_crypto_provider;
 use amap::service::app::{self, RunningService};
 use amap::service::config::ServiceConfig;
 use amap::service::retry::RetryConfig;
+use amap::service::store::SqliteSync;
 use amap::sim::{self, SimConfig, SimHandle};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use serde_json::{Value, json};
@@ -40,7 +43,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-async fn setup() -> Bench {
+async fn setup(sync: SqliteSync) -> Bench {
     install_crypto_provider();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
     let dir = TempDir::new().expect("temporary folder");
@@ -70,6 +73,7 @@ async fn setup() -> Bench {
     config.server.concurrency = WORKERS;
     config.server.worker_poll_interval = Duration::from_millis(100);
     config.retry = RetryConfig::compressed(10);
+    config.store.sqlite_sync = sync;
     let service = app::start(config, dir.path())
         .await
         .expect("service starts");
@@ -164,45 +168,51 @@ fn peak_rss_mib() -> Option<f64> {
 
 fn throughput(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let bench = runtime.block_on(setup());
-
-    let n = 1000;
-    let took = runtime.block_on(batch(&bench, n));
-    let counts = bench.sim.counts();
-    println!(
-        "{n} cases created end to end in {:.2} s: {:.0} cases/s ({WORKERS} workers, {CLIENTS} clients, SQLite); \
-         the simulator holds {} cases, {} duplicates; peak RSS {}",
-        took.as_secs_f64(),
-        n as f64 / took.as_secs_f64(),
-        counts.cases,
-        counts.duplicates,
-        peak_rss_mib().map_or("unknown".to_owned(), |m| format!("{m:.1} MiB")),
-    );
-
     let mut group = c.benchmark_group("throughput");
     group.sample_size(10);
     group.warm_up_time(Duration::from_secs(1));
     group.measurement_time(Duration::from_secs(10));
     let per_batch = 200;
     group.throughput(Throughput::Elements(per_batch as u64));
-    group.bench_function("create 200 cases end to end (SQLite, simulator)", |b| {
-        b.iter_custom(|iterations| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iterations {
-                total += runtime.block_on(batch(&bench, per_batch));
-            }
-            total
+    for (label, sync) in [
+        ("synchronous=full", SqliteSync::Full),
+        ("synchronous=normal", SqliteSync::Normal),
+    ] {
+        let bench = runtime.block_on(setup(sync));
+        let n = 1000;
+        let took = runtime.block_on(batch(&bench, n));
+        let counts = bench.sim.counts();
+        println!(
+            "{label}: {n} cases created end to end in {:.2} s: {:.0} cases/s ({WORKERS} workers, \
+             {CLIENTS} clients, SQLite); the simulator holds {} cases, {} duplicates; peak RSS {}",
+            took.as_secs_f64(),
+            n as f64 / took.as_secs_f64(),
+            counts.cases,
+            counts.duplicates,
+            peak_rss_mib().map_or("unknown".to_owned(), |m| format!("{m:.1} MiB")),
+        );
+        group.bench_function(
+            format!("create 200 cases end to end, SQLite {label}"),
+            |b| {
+                b.iter_custom(|iterations| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iterations {
+                        total += runtime.block_on(batch(&bench, per_batch));
+                    }
+                    total
+                });
+            },
+        );
+        runtime.block_on(async {
+            bench.service.shutdown().await;
+            bench.sim.shutdown().await;
         });
-    });
+    }
     group.finish();
     println!(
-        "peak RSS after the measurement: {}",
+        "peak RSS of the whole run: {}",
         peak_rss_mib().map_or("unknown".to_owned(), |m| format!("{m:.1} MiB"))
     );
-    runtime.block_on(async {
-        bench.service.shutdown().await;
-        bench.sim.shutdown().await;
-    });
 }
 
 criterion_group!(benches, throughput);

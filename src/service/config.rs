@@ -26,7 +26,7 @@ use std::time::Duration;
 use toml::Value;
 
 use super::retry::{Jitter, RetryConfig};
-use super::store::StoreConfig;
+use super::store::{SqliteSync, StoreConfig};
 use crate::runtime::aurora::returns::BlobContainerSettings;
 use crate::runtime::aurora::{AuroraSettings, Secret, SystemCodeIn};
 use crate::schema::SERVICE_TABLES;
@@ -84,6 +84,8 @@ pub struct StoreSection {
     pub max_connections: u32,
     /// How long an SQLite connection waits for another writer's lock.
     pub busy_timeout: Duration,
+    /// When an SQLite commit reaches the disk (`synchronous = "full"` or `"normal"`).
+    pub sqlite_sync: SqliteSync,
 }
 
 impl StoreSection {
@@ -93,6 +95,7 @@ impl StoreSection {
             max_attachment_bytes: self.max_attachment_bytes,
             max_connections: self.max_connections,
             busy_timeout: self.busy_timeout,
+            sqlite_sync: self.sqlite_sync,
         }
     }
 
@@ -104,6 +107,7 @@ impl StoreSection {
             max_attachment_bytes: DEFAULT_MAX_ATTACHMENT_BYTES,
             max_connections: defaults.max_connections,
             busy_timeout: defaults.busy_timeout,
+            sqlite_sync: defaults.sqlite_sync,
         }
     }
 }
@@ -902,12 +906,29 @@ fn read_store(cx: &mut Cx, mut t: Table<'_>) -> Option<StoreSection> {
         1000,
     );
     let busy_timeout_ms = t.integer(cx, "busy_timeout_ms", 10_000, 1, 600_000);
+    let sqlite_sync = match t.get("synchronous") {
+        None => SqliteSync::Full,
+        Some(Value::String(s)) if s == "full" => SqliteSync::Full,
+        Some(Value::String(s)) if s == "normal" => SqliteSync::Normal,
+        Some(other) => {
+            let shown = match other {
+                Value::String(s) => format!("{s:?}"),
+                other => kind(other).to_owned(),
+            };
+            cx.error(
+                &t.key("synchronous"),
+                format!("must be \"full\" or \"normal\", not {shown}"),
+            );
+            SqliteSync::Full
+        }
+    };
     t.finish(cx);
     Some(StoreSection {
         url: Secret::new(url?),
         max_attachment_bytes,
         max_connections: u32::try_from(max_connections).unwrap_or(u32::MAX),
         busy_timeout: Duration::from_millis(busy_timeout_ms),
+        sqlite_sync,
     })
 }
 
@@ -1182,6 +1203,7 @@ url = "sqlite://data/service.db"
 max_attachment_bytes = 2048
 max_connections = 4
 busy_timeout_ms = 500
+synchronous = "normal"
 
 [retry]
 max_attempts = 10
@@ -1215,6 +1237,7 @@ jitter = "none"
         assert_eq!(u.max_pages, 50);
         assert_eq!(c.store.url.expose(), "/srv/amap/data/service.db");
         assert_eq!(c.store.max_attachment_bytes, 2048);
+        assert_eq!(c.store.sqlite_sync, SqliteSync::Normal);
         assert_eq!(c.retry, RetryConfig::compressed(10));
         Ok(())
     }

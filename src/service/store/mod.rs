@@ -89,6 +89,8 @@ pub struct StoreConfig {
     pub max_connections: u32,
     /// How long an SQLite connection waits for a lock held by another writer.
     pub busy_timeout: Duration,
+    /// When an SQLite commit reaches the disk.
+    pub sqlite_sync: SqliteSync,
 }
 
 impl Default for StoreConfig {
@@ -97,8 +99,22 @@ impl Default for StoreConfig {
             max_attachment_bytes: 20 * 1024 * 1024,
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
+            sqlite_sync: SqliteSync::Full,
         }
     }
+}
+
+/// When an SQLite commit reaches the disk (the file is always in WAL mode).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// Every commit is flushed to the disk before it returns (`synchronous=FULL`): a committed
+    /// change survives a killed process, an operating system crash and a power loss.
+    #[default]
+    Full,
+    /// Commits are written to the write-ahead log without waiting for the disk
+    /// (`synchronous=NORMAL`): a committed change survives a killed process (`kill -9`), but the
+    /// last commits may be lost if the machine itself crashes or loses power.
+    Normal,
 }
 
 /// Which SQL dialect backs the store.
@@ -213,8 +229,12 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL: a committed enqueue survives power loss, not only a killed process.
-            .synchronous(SqliteSynchronous::Full)
+            // FULL (the default): a committed enqueue survives power loss, not only a killed
+            // process. NORMAL: it survives a killed process.
+            .synchronous(match config.sqlite_sync {
+                SqliteSync::Full => SqliteSynchronous::Full,
+                SqliteSync::Normal => SqliteSynchronous::Normal,
+            })
             .busy_timeout(config.busy_timeout)
             .foreign_keys(true);
         let pool = SqlitePoolOptions::new()
