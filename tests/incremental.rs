@@ -113,6 +113,48 @@ fn editing_one_file_rechecks_only_its_templates() {
     assert_eq!(new[0].primary.file, edited.id(&f.db));
 }
 
+/// An edit inside a mapping's value changes no name, reference, target or table use: the
+/// project-wide rules read each file's summary, which comes out equal, so they are not re-run.
+#[test]
+fn an_edit_inside_a_value_leaves_the_project_rules_alone() {
+    let mut f = project();
+    let before = db::project_diagnostics(&f.db).clone();
+    take(&f.log);
+    let edited = f.files[1];
+    let text = edited.text(&f.db).replace("\"P001\"", "\"FT01\"");
+    assert_ne!(&text, edited.text(&f.db));
+    f.inputs.set_text(&mut f.db, edited, &text);
+    let after = db::project_diagnostics(&f.db).clone();
+    let events = take(&f.log);
+    assert!(
+        events.contains(&key("check_file", edited)),
+        "the edited file is re-checked: {events:?}"
+    );
+    assert!(
+        events.contains(&key("file_summary", edited)),
+        "its summary is recomputed: {events:?}"
+    );
+    assert!(
+        !events.iter().any(|e| e.starts_with("project_rules(")),
+        "{events:?}"
+    );
+    assert_eq!(after, before);
+
+    // Renaming a template changes the summary: the rules run again and see the duplicate.
+    let text = text.replace("\"Create 1\"", "\"Create 0\"");
+    f.inputs.set_text(&mut f.db, edited, &text);
+    let after = db::project_diagnostics(&f.db).clone();
+    let events = take(&f.log);
+    assert!(
+        events.iter().any(|e| e.starts_with("project_rules(")),
+        "{events:?}"
+    );
+    assert!(
+        after.iter().any(|d| d.code.as_str() == "E0109"),
+        "{after:?}"
+    );
+}
+
 #[test]
 fn an_unchanged_text_starts_no_new_work() {
     let mut f = project();

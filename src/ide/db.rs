@@ -1,8 +1,10 @@
 //! The incremental database: a project's texts are salsa inputs, and parsing, the table index,
 //! the check of each file's templates, the project-wide rules and the plan are queries over them.
-//! Editing one file re-parses that file and re-checks only its templates; the table index and
-//! the project-wide rules are re-run (they are cheap) and everything whose inputs came out equal
-//! is reused. The checker itself knows nothing of salsa: these queries wrap [`crate::check`].
+//! Editing one file re-parses that file and re-checks only its templates. The table index reads
+//! each file's tables alone and the project-wide rules each file's summary (names, references,
+//! targets, tables used), so an edit that leaves those equal re-runs neither; everything whose
+//! inputs came out equal is reused. The checker itself knows nothing of salsa: these queries
+//! wrap [`crate::check`].
 //!
 //! The database knows nothing of the file system either. Its host (the command line, the
 //! language server) reads files and sets the inputs:
@@ -342,14 +344,55 @@ pub fn check_file(db: &dyn salsa::Database, file: Source) -> FileCheck {
     FileCheck { outputs }
 }
 
-/// The cross-template rules (E0109, W0401, W0402, W0403) over every file's results.
+/// What the project-wide rules read of one file's templates: their names, kinds, references,
+/// headers, targets and the tables they use — not their bodies, doc comments or diagnostics.
+/// An edit inside a mapping's value leaves it equal, so the rules are not re-run.
+#[derive(Clone, Debug)]
+pub struct FileSummary {
+    pub outputs: Vec<TemplateOutput>,
+}
+
+impl PartialEq for FileSummary {
+    fn eq(&self, other: &Self) -> bool {
+        self.outputs.len() == other.outputs.len()
+            && self
+                .outputs
+                .iter()
+                .zip(&other.outputs)
+                .all(|(a, b)| same_output(a, b))
+    }
+}
+
+/// The summary of one file's checked templates for the project-wide rules.
+#[salsa::tracked(returns(ref))]
+pub fn file_summary(db: &dyn salsa::Database, file: Source) -> FileSummary {
+    let outputs = check_file(db, file)
+        .outputs
+        .iter()
+        .map(|o| TemplateOutput {
+            template: CheckedTemplate {
+                doc: None,
+                body: Default::default(),
+                has_errors: false,
+                ..o.template.clone()
+            },
+            diagnostics: Vec::new(),
+            used_tables: o.used_tables.clone(),
+            targets: o.targets.clone(),
+            name_span: o.name_span,
+        })
+        .collect();
+    FileSummary { outputs }
+}
+
+/// The cross-template rules (E0109, W0401, W0402, W0403) over every file's summary.
 #[salsa::tracked(returns(ref))]
 pub fn project_rules(db: &dyn salsa::Database) -> Vec<Diagnostic> {
     let project = Project::get(db);
     let outputs: Vec<&TemplateOutput> = project
         .files(db)
         .iter()
-        .flat_map(|f| check_file(db, *f).outputs.iter())
+        .flat_map(|f| file_summary(db, *f).outputs.iter())
         .collect();
     check::project_rules(&outputs, &table_index(db).items)
 }
