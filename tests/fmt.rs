@@ -196,3 +196,85 @@ fn fmt_command_checks_and_rewrites() {
     assert!(stderr.contains("E0001"), "{stderr}");
     assert_eq!(read(&broken), "table t text -> text {\n}\n");
 }
+
+/// Copies every `.amap` file under `from` to the same place under `to`.
+fn copy_tree(from: &Path, to: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    amap_files(from, &mut files);
+    let mut copied = Vec::new();
+    for f in files {
+        let dest = to.join(f.strip_prefix(from).expect("under the root"));
+        std::fs::create_dir_all(dest.parent().expect("a folder")).expect("mkdir");
+        std::fs::copy(&f, &dest).expect("copy");
+        copied.push(dest);
+    }
+    copied
+}
+
+/// The command over a copy of every example and fixture: the first run writes the formatter's
+/// output and leaves files with syntax errors as they were; a second run and `--check` find
+/// nothing left to change.
+#[test]
+fn fmt_command_is_idempotent_over_the_examples_and_fixtures() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut files = copy_tree(&root().join("examples"), &dir.path().join("examples"));
+    files.extend(copy_tree(
+        &root().join("tests/fixtures"),
+        &dir.path().join("fixtures"),
+    ));
+    let before: Vec<String> = files.iter().map(|f| read(f)).collect();
+    let d = dir.path().to_string_lossy().into_owned();
+
+    let (code, _, stderr) = amap(&["fmt", &d]);
+    let broken: Vec<&PathBuf> = files
+        .iter()
+        .zip(&before)
+        .filter(|(_, text)| matches!(format(text), Err(FormatError::Syntax(_))))
+        .map(|(f, _)| f)
+        .collect();
+    assert_eq!(code, if broken.is_empty() { 0 } else { 1 }, "{stderr}");
+    let once: Vec<String> = files.iter().map(|f| read(f)).collect();
+    for ((path, old), new) in files.iter().zip(&before).zip(&once) {
+        match format(old) {
+            Ok(expected) => assert_eq!(new, &expected, "{}", path.display()),
+            Err(_) => assert_eq!(new, old, "{} was changed", path.display()),
+        }
+    }
+
+    let (_, _, _) = amap(&["fmt", &d]);
+    let twice: Vec<String> = files.iter().map(|f| read(f)).collect();
+    assert!(once == twice, "a second `amap fmt` changed files");
+    let (code, stdout, _) = amap(&["fmt", "--check", &d]);
+    assert_eq!(stdout, "", "--check lists no file");
+    assert_eq!(code, if broken.is_empty() { 0 } else { 1 });
+}
+
+/// `--check` exits 1 and names exactly the files that would change, one a line.
+#[test]
+fn fmt_check_lists_the_files_that_would_change() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files = copy_tree(&root().join("examples"), dir.path());
+    assert!(files.len() >= 2, "too few examples");
+    // Squash the alignment of two of them.
+    let mut messed = Vec::new();
+    for f in &files[..2] {
+        let text = read(f);
+        std::fs::write(f, text.replace(" = ", "=")).expect("write");
+        messed.push(f.display().to_string());
+    }
+    let d = dir.path().to_string_lossy().into_owned();
+    let (code, stdout, stderr) = amap(&["fmt", "--check", &d]);
+    assert_eq!(code, 1, "{stderr}");
+    let listed: Vec<&str> = stdout.lines().collect();
+    assert_eq!(listed, messed);
+    assert!(stderr.contains("2 files are not formatted"), "{stderr}");
+    // Formatting them restores the examples exactly.
+    let (code, _, _) = amap(&["fmt", &d]);
+    assert_eq!(code, 0);
+    for f in &files {
+        let original = root()
+            .join("examples")
+            .join(f.strip_prefix(dir.path()).expect("under the copy"));
+        assert_eq!(read(f), read(&original), "{}", f.display());
+    }
+}
