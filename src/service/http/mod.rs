@@ -30,6 +30,7 @@ use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get, post, put};
 use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::runtime::aurora::Secret;
 use crate::runtime::eval::PreparedBundle;
@@ -215,6 +216,7 @@ pub fn router(ctx: ApiContext) -> Router {
     }
     router
         .fallback(no_route)
+        .layer(CatchPanicLayer::custom(panicked))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(limits.max_body_bytes))
         .layer(middleware::from_fn_with_state(
@@ -239,6 +241,18 @@ async fn healthz(State(state): State<AppState>) -> Response {
     }
 }
 
+/// A handler that panicked: the connection is kept and the answer is the error shape, never the
+/// panic's text.
+fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the service failed while answering; the request may not have been carried out",
+    )
+    .into_response()
+}
+
 async fn no_route(method: Method, uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(
         "no_route",
@@ -258,4 +272,37 @@ async fn method_not_allowed(method: Method, uri: axum::http::Uri) -> ApiError {
             uri.path()
         ),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_answers_the_error_shape() {
+        crate::runtime::aurora::install_crypto_provider();
+        let app: Router = Router::new()
+            .route(
+                "/boom",
+                get(|| async {
+                    let items: Vec<u8> = Vec::new();
+                    // An out-of-bounds index: a bug, not input.
+                    items[usize::from(items.is_empty())].to_string()
+                }),
+            )
+            .layer(CatchPanicLayer::custom(panicked));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let response = reqwest::get(format!("http://{addr}/boom"))
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(response.status().as_u16(), 500);
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(body["error"]["code"], "internal");
+        assert!(!body.to_string().contains("index out of bounds"), "{body}");
+        server.abort();
+    }
 }
