@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use amap::plan::{CompileInput, compile};
-use amap::runtime::aurora::{AuroraClient, AuroraSettings};
+use amap::runtime::aurora::{AuroraClient, AuroraSettings, Secret};
 use amap::runtime::eval::PreparedBundle;
 use amap::schema::AuroraSchema;
 use amap::service::aurora_slot::AuroraSlot;
@@ -50,6 +50,7 @@ fn examples() -> (PreparedBundle, AuroraSchema) {
 struct Harness {
     store: Store,
     sim: SimHandle,
+    aurora: AuroraSlot,
     stop: Option<oneshot::Sender<()>>,
     workers: Option<JoinHandle<()>>,
     _dir: TempDir,
@@ -64,6 +65,8 @@ struct Setup {
     settings: fn(&mut AuroraSettings),
     /// Whether an Aurora client is in force.
     connected: bool,
+    /// Adjusts the Aurora schema the simulator validates against (the plans keep the examples').
+    schema: fn(&mut AuroraSchema),
 }
 
 impl Default for Setup {
@@ -75,13 +78,15 @@ impl Default for Setup {
             retry: RetryConfig::compressed(10),
             settings: |_| {},
             connected: true,
+            schema: |_| {},
         }
     }
 }
 
 impl Harness {
     async fn start(setup: Setup) -> Harness {
-        let (plans, schema) = examples();
+        let (plans, mut schema) = examples();
+        (setup.schema)(&mut schema);
         let mut sim_config = SimConfig::with_schema(&schema);
         sim_config.faults = setup.faults;
         sim_config.seed = setup.seed;
@@ -100,7 +105,7 @@ impl Harness {
         let flows = Flows::new(FlowsConfig {
             store: store.clone(),
             plans: Arc::new(plans),
-            aurora,
+            aurora: aurora.clone(),
             connect_base_url: format!("{CONNECT}/"),
         });
         let config = WorkerConfig {
@@ -118,6 +123,7 @@ impl Harness {
         Harness {
             store,
             sim,
+            aurora,
             stop: Some(stop),
             workers: Some(workers),
             _dir: dir,
@@ -476,6 +482,76 @@ async fn without_an_aurora_connection_a_create_waits() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn aurora_validation_messages_are_kept_and_not_retried() -> TestResult {
+    // This Aurora site takes shorter descriptions than the schema the templates were checked
+    // against: only Aurora can tell.
+    let h = Harness::start(Setup {
+        schema: |schema| {
+            for field in &mut schema.create {
+                if field.name == "description" {
+                    field.max_length = Some(20);
+                }
+            }
+        },
+        ..Setup::default()
+    })
+    .await;
+    h.put_case(pothole("CAS-800", false, Some(412345))).await;
+    let id = h.apply("CAS-800", POTHOLE).await;
+    let job = h.finished(id).await;
+    assert_eq!(job.state, JobState::Failed);
+    assert_eq!(job.attempts, 1);
+    assert_eq!(h.sim.counts().cases, 0);
+    assert_eq!(h.sim.counts().calls.get("create_case"), Some(&1));
+    let log = h.log_of(id).await;
+    assert_eq!(outcomes(&log), [LogOutcome::ValidationFailure]);
+    let reason = log[0].reason.clone().unwrap_or_default();
+    assert!(reason.contains("CreateCase rejected (400)"), "{reason}");
+    assert!(reason.contains("description:"), "{reason}");
+    assert!(reason.contains("20"), "{reason}");
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn refused_credentials_wait_for_corrected_settings() -> TestResult {
+    let h = Harness::start(Setup {
+        retry: RetryConfig::compressed(100),
+        settings: |s| s.password = Secret::new("wrong-password"),
+        ..Setup::default()
+    })
+    .await;
+    h.put_case(pothole("CAS-900", true, Some(412345))).await;
+    let id = h.apply("CAS-900", POTHOLE).await;
+    // The first attempt fails on the token grant…
+    let mut failure = None;
+    for _ in 0..400 {
+        let log = h.log_of(id).await;
+        if let Some(entry) = log.first() {
+            failure = Some(entry.clone());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let failure = failure.expect("the first attempt is logged");
+    assert_eq!(failure.outcome, LogOutcome::TransientFailure);
+    let reason = failure.reason.unwrap_or_default();
+    assert!(reason.contains("authentication failed"), "{reason}");
+    assert!(reason.contains("PUT /v1/settings"), "{reason}");
+    assert!(!reason.contains("wrong-password"), "{reason}");
+    // …the settings are corrected, and a later attempt creates the case.
+    h.aurora
+        .replace(Some(AuroraClient::new(h.sim.aurora_settings())?));
+    let job = h.finished(id).await;
+    assert_eq!(job.state, JobState::Done, "{:?}", job.last_error);
+    assert!(job.attempts >= 2);
+    assert_eq!(h.sim.counts().cases, 1);
+    assert!(h.sim.counts().failed_grants >= 1);
+    h.stop().await;
+    Ok(())
+}
+
 // ------------------------------------------------------------------------------ failures
 
 #[tokio::test]
@@ -793,6 +869,55 @@ async fn snapshots_update_connect_cases_in_time_order() -> TestResult {
         reason.contains("no Connect case holds Aurora case 999999"),
         "{reason}"
     );
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn snapshots_applied_in_any_order_by_several_workers_leave_the_newest() -> TestResult {
+    let h = Harness::start(Setup {
+        concurrency: 4,
+        ..Setup::default()
+    })
+    .await;
+    let mut case = pothole("CAS-1000", false, Some(1));
+    case.references
+        .insert("aurora_case".into(), "777001".into());
+    h.put_case(case).await;
+    // Twenty snapshots of one case, an hour apart, enqueued in a scrambled order.
+    let triggers = ["CS_CHANGE_QUEUE", "CS_RE_QUEUE", "CS_RECORD_CONTACT_EVENT"];
+    let mut ids = Vec::new();
+    for i in 0..20u32 {
+        let hour = (i * 7) % 20;
+        let snapshot = json!({
+            "TriggerType": triggers[(hour % 3) as usize],
+            "Date": format!("2026-03-01T{hour:02}:00:00Z"),
+            "Message": {"CaseNumber": "777001", "CaseTypeCode": format!("T{hour:02}")},
+        });
+        let name = format!("20260301_{hour:02}0000000_{i}_X.json");
+        ids.push(h.update(&update_job(&name, snapshot)).await);
+    }
+    let mut written = 0;
+    let mut skipped = 0;
+    for id in ids {
+        let job = h.finished(id).await;
+        assert_eq!(job.state, JobState::Done, "{:?}", job.last_error);
+        for entry in h.log_of(id).await {
+            match entry.outcome {
+                LogOutcome::Updated => written += 1,
+                LogOutcome::Skipped => skipped += 1,
+                other => panic!("unexpected {other}"),
+            }
+        }
+    }
+    assert_eq!(written + skipped, 20);
+    let case = h.case("CAS-1000").await;
+    assert_eq!(case.body["fields"]["aurora_case_type"], "T19");
+    let updated: Timestamp = case.body["dates"]["aurora_updated"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()?;
+    assert_eq!(updated, "2026-03-01T19:00:00Z".parse::<Timestamp>()?);
     h.stop().await;
     Ok(())
 }
