@@ -670,3 +670,34 @@ fn the_example_configuration_is_accepted_with_secrets_from_the_environment() -> 
     );
     Ok(())
 }
+
+/// A project whose templates have errors is not served: the diagnostics are printed as
+/// `amap check` prints them, and nothing listens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_with_template_errors_does_not_start() -> TestResult {
+    let sim = start_sim().await?;
+    let project = Project::new(&sim, "")?;
+    std::fs::write(
+        project.dir.path().join("templates/broken.amap"),
+        "create \"Broken\" for ref.aurora_case {\n    aurora.no_such_field = \"x\"\n}\n",
+    )?;
+    let output = Command::new(env!("CARGO_BIN_EXE_amap"))
+        .args(["serve", "--config"])
+        .arg(&project.config)
+        .env("AMAP_TEST_CLIENT_SECRET", "sim-client-secret")
+        .env("AMAP_TEST_PASSWORD", "sim-password")
+        .env("AMAP_TEST_API_KEY", KEY)
+        .stdin(Stdio::null())
+        .output()?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stdout}\n{stderr}");
+    assert!(!stdout.contains("listening"), "{stdout}");
+    assert!(stderr.contains("templates/broken.amap:2"), "{stderr}");
+    assert!(stderr.contains("no_such_field"), "{stderr}");
+    assert!(
+        !project.dir.path().join("amap.db").exists(),
+        "the store was created"
+    );
+    Ok(())
+}
