@@ -360,6 +360,30 @@ async fn a_create_with_a_refused_file_links_it_from_a_note() -> TestResult {
 }
 
 #[tokio::test]
+async fn applying_a_template_again_raises_no_second_case() -> TestResult {
+    let h = Harness::start(Setup::default()).await;
+    h.put_case(pothole("CAS-150", false, Some(412345))).await;
+    let first = h.finished(h.apply("CAS-150", POTHOLE).await).await;
+    assert_eq!(first.state, JobState::Done, "{:?}", first.last_error);
+    let number = first.progress.case_number.clone().expect("case number");
+    let again = h.apply("CAS-150", POTHOLE).await;
+    let job = h.finished(again).await;
+    assert_eq!(job.state, JobState::Done);
+    let log = h.log_of(again).await;
+    assert_eq!(outcomes(&log), [LogOutcome::Skipped]);
+    let reason = log[0].reason.clone().unwrap_or_default();
+    assert!(
+        reason.contains(&format!(
+            "already holds Aurora case {number} in ref.aurora_case"
+        )),
+        "{reason}"
+    );
+    assert_eq!(h.sim.counts().cases, 1);
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
 async fn a_file_over_the_size_limit_is_linked_and_the_snapshot_is_built_from_the_request()
 -> TestResult {
     let h = Harness::start(Setup {

@@ -15,6 +15,9 @@
 //! 6. the incoming templates of the reference applied to the snapshot of the new case (see
 //!    [`snapshot_from_case_body`]) and the fields written into the stored case; `created` logged.
 //!
+//! A case whose reference already holds an Aurora case number (the template applied a second
+//! time) is logged `skipped` and nothing is sent.
+//!
 //! A CreateCase whose answer was lost is the one unsafe step. The next attempt finds
 //! `create_sent` without a `case_number`: where the client can look a case up by
 //! `externalReference` it does so and takes the case found; otherwise (or when nothing is found)
@@ -70,6 +73,26 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
     let reference = template.reference.clone();
 
     let mut progress = ctx.progress();
+    if progress.case_number.is_none()
+        && let Some(existing) = stored
+            .case
+            .references
+            .get(&reference)
+            .filter(|v| !v.trim().is_empty())
+    {
+        // Applied again (a rule that fired twice): never raise a second Aurora case.
+        ctx.log(
+            NewLogEntry::new(LogOutcome::Skipped)
+                .aurora_case_number(existing)
+                .reason(format!(
+                    "Connect case {:?} already holds Aurora case {existing} in ref.{reference}; \
+                     nothing was sent (remove the reference to raise another case)",
+                    job.case_ref
+                )),
+        )
+        .await?;
+        return Ok(());
+    }
     let files = files_of_job(ctx, &mut progress, &job.case_ref).await?;
     let case = connect_case(&stored, &files).map_err(Stop::Validation)?;
     let now = Timestamp::now();
