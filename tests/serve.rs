@@ -134,7 +134,7 @@ impl Serve {
             .env("AMAP_TEST_CLIENT_SECRET", "sim-client-secret")
             .env("AMAP_TEST_PASSWORD", "sim-password")
             .env("AMAP_TEST_API_KEY", KEY)
-            .env("AMAP_LOG", "warn")
+            .env("AMAP_LOG", "debug")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -188,6 +188,17 @@ impl Serve {
 
     fn stderr(&self) -> String {
         self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// The logs so far hold none of the secrets the service was given.
+    fn assert_no_secrets_logged(&self, sim: &SimHandle) {
+        let log = self.stderr();
+        assert!(log.contains("DEBUG"), "no debug logs were written");
+        let sas = sim.sas();
+        let signature = sas.expose().rsplit("sig=").next().unwrap_or_default();
+        for secret in ["sim-client-secret", "sim-password", KEY, signature] {
+            assert!(!log.contains(secret), "a secret is in the logs:\n{log}");
+        }
     }
 
     /// `kill -9`.
@@ -499,6 +510,7 @@ async fn a_trigger_reaches_the_connect_case_through_the_poller_and_a_blob_seen_a
         .count();
     assert_eq!(applied_first, 1, "{updates:#?}");
     assert_eq!(updates.len(), 2, "{updates:#?}");
+    serve.assert_no_secrets_logged(&sim);
     serve.stop().await?;
     Ok(())
 }
