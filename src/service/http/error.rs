@@ -32,6 +32,9 @@ impl Detail {
     }
 }
 
+/// Most details listed in one answer.
+pub const MAX_DETAILS: usize = 100;
+
 /// An error answer.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ApiError {
@@ -59,8 +62,19 @@ impl ApiError {
         }
     }
 
-    /// Adds the details.
-    pub fn with_details(mut self, details: Vec<Detail>) -> ApiError {
+    /// Adds the details: at most [`MAX_DETAILS`], then one saying how many more there are.
+    pub fn with_details(mut self, mut details: Vec<Detail>) -> ApiError {
+        if details.len() > MAX_DETAILS {
+            let more = details.len() - MAX_DETAILS;
+            details.truncate(MAX_DETAILS);
+            details.push(Detail::new(
+                "…",
+                format!(
+                    "and {more} more problem{}",
+                    if more == 1 { "" } else { "s" }
+                ),
+            ));
+        }
         self.details = details;
         self
     }
@@ -171,6 +185,17 @@ mod tests {
             json!({"error": {"code": "invalid_case", "message": "the case has 1 problem",
                 "details": [{"path": "$.type", "message": "is required"}]}})
         );
+    }
+
+    #[test]
+    fn details_are_bounded() {
+        let many = (0..250)
+            .map(|i| Detail::new(format!("$.f{i}"), "bad"))
+            .collect();
+        let err =
+            ApiError::unprocessable("invalid_case", "the case has 250 problems").with_details(many);
+        assert_eq!(err.details.len(), MAX_DETAILS + 1);
+        assert_eq!(err.details[MAX_DETAILS].message, "and 150 more problems");
     }
 
     #[test]

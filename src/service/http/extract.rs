@@ -197,7 +197,8 @@ impl QueryPairs {
     /// Refuses parameters other than `allowed`, and any given twice.
     pub(crate) fn check(&self, allowed: &[&str]) -> Result<(), ApiError> {
         let mut details = Vec::new();
-        for (i, (name, _)) in self.0.iter().enumerate() {
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in &self.0 {
             if !allowed.contains(&name.as_str()) {
                 details.push(Detail::new(
                     name.clone(),
@@ -207,7 +208,7 @@ impl QueryPairs {
                         allowed.join(", ")
                     ),
                 ));
-            } else if self.0[..i].iter().any(|(n, _)| n == name) {
+            } else if !seen.insert(name.as_str()) {
                 details.push(Detail::new(name.clone(), "is given more than once"));
             }
         }
