@@ -468,55 +468,55 @@ fn actions_at(client: &mut Client, u: &str, text: &str, needle: &str) -> Vec<(St
 #[test]
 fn code_actions_add_a_default_or_an_assertion_to_an_optional_value() {
     let (_dir, file) = project();
-    // `field.details` may be empty; `aurora.description` is required: E0202.
-    let text = TEMPLATE.replace("field.sumary", "field.details");
     let mut client = Client::start();
-    let u = open(&mut client, &file, &text);
-    let diags = client.diagnostics_for(&u, |d| has_code(d, "E0202"));
-    let d = diags.iter().find(|d| d["code"] == "E0202").expect("E0202");
-    assert_eq!(d["range"]["start"], position(&text, "field.details", 0));
-    assert_eq!(d["range"]["end"], position(&text, "field.details", 13));
-
-    let actions = actions_at(&mut client, &u, &text, "field.details");
-    let mut results = Vec::new();
-    for want in ["??", "!"] {
-        let (title, edits) = actions
-            .iter()
-            .find(|(t, _)| t.contains(want))
-            .unwrap_or_else(|| panic!("no action adding `{want}` in {actions:?}"));
-        let fixed = apply_edits(&text, edits);
-        assert!(
-            fixed.contains(&format!(
-                "= field.details{}",
-                if want == "!" { "!" } else { " ??" }
-            )),
-            "{title}: {fixed}"
-        );
-        results.push(fixed);
-    }
-    // Each fix, applied, clears the error.
-    for (version, fixed) in results.iter().enumerate() {
+    let u = open(&mut client, &file, TEMPLATE);
+    client.diagnostics_for(&u, |d| has_code(d, "E0101"));
+    let mut version = 1;
+    let mut change = |client: &mut Client, text: &str| {
+        version += 1;
         client.notify(
             "textDocument/didChange",
             json!({
-                "textDocument": { "uri": u, "version": version + 2 },
-                "contentChanges": [{ "text": fixed }]
-            }),
-        );
-        let diags = client.diagnostics_for(&u, |d| !has_code(d, "E0202"));
-        assert!(
-            !diags.iter().any(|d| d["severity"] == 1),
-            "{fixed}: {diags:?}"
-        );
-        // Back to the broken text, so that the next fix starts from it.
-        client.notify(
-            "textDocument/didChange",
-            json!({
-                "textDocument": { "uri": u, "version": version + 10 },
+                "textDocument": { "uri": u, "version": version },
                 "contentChanges": [{ "text": text }]
             }),
         );
-        client.diagnostics_for(&u, |d| has_code(d, "E0202"));
+    };
+    // `field.details` may be empty and `aurora.description` is required: E0202. Whatever the
+    // value's form, each fix applied clears the error (an `if` is put in parentheses first).
+    for value in [
+        "field.details",
+        "if field.flag then field.details else \"Reported\"",
+    ] {
+        let text = TEMPLATE.replace("field.sumary", value);
+        change(&mut client, &text);
+        let at = |d: &[Value]| {
+            d.iter().any(|d| {
+                d["code"] == "E0202"
+                    && d["range"]["start"] == position(&text, value, 0)
+                    && d["range"]["end"] == position(&text, value, value.len())
+            })
+        };
+        client.diagnostics_for(&u, at);
+
+        let actions = actions_at(&mut client, &u, &text, value);
+        for want in ["??", "!"] {
+            let (title, edits) = actions
+                .iter()
+                .find(|(t, _)| t.contains(want))
+                .unwrap_or_else(|| panic!("no action adding `{want}` in {actions:?}"));
+            let fixed = apply_edits(&text, edits);
+            assert!(fixed.contains(want), "{title}: {fixed}");
+            change(&mut client, &fixed);
+            let diags = client.diagnostics_for(&u, |d| !has_code(d, "E0202"));
+            assert!(
+                !diags.iter().any(|d| d["severity"] == 1),
+                "{title}: {fixed}: {diags:?}"
+            );
+            // Back to the broken text, so that the next fix starts from it.
+            change(&mut client, &text);
+            client.diagnostics_for(&u, at);
+        }
     }
     client.shutdown();
 }

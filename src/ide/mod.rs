@@ -5,6 +5,7 @@
 pub mod complete;
 pub mod cursor;
 pub mod db;
+pub mod fixes;
 pub mod format;
 pub mod hover;
 pub mod line_index;

@@ -15,7 +15,7 @@ use super::db::{self, Database, ProjectInputs, Source};
 use super::format::{FormatError, format};
 use super::line_index::Encoding;
 use super::project::ProjectDb;
-use super::{complete, hover, navigate};
+use super::{complete, fixes, hover, navigate};
 use crate::diagnostics::{self, FileId, Span};
 use lsp_server::{Connection, ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types as lsp;
@@ -762,12 +762,19 @@ impl<'c> Server<'c> {
                 let Some((fix_uri, fix_text)) = locate(fix.location.file) else {
                     continue;
                 };
-                let edit = lsp::TextEdit {
-                    range: fix_text.range(fix.location.span, enc),
-                    new_text: fix.replacement.clone(),
-                };
+                let tree = project
+                    .inputs
+                    .file(&project.db, fix.location.file)
+                    .map(|f| &db::parse(&project.db, f).tree);
+                let edits = fixes::edits(fix, tree)
+                    .into_iter()
+                    .map(|e| lsp::TextEdit {
+                        range: fix_text.range(e.location.span, enc),
+                        new_text: e.replacement,
+                    })
+                    .collect();
                 #[allow(clippy::mutable_key_type)] // `Uri` hashes its text only.
-                let changes = HashMap::from([(fix_uri, vec![edit])]);
+                let changes = HashMap::from([(fix_uri, edits)]);
                 actions.push(lsp::CodeActionOrCommand::CodeAction(lsp::CodeAction {
                     title: fix.title.clone(),
                     kind: Some(lsp::CodeActionKind::QUICKFIX),
