@@ -121,6 +121,23 @@ async fn the_happy_path_of_every_call() -> TestResult {
     let files = api.store.list_attachments(&reference).await?;
     assert_eq!(files.len(), 1);
     assert_eq!(files[0].content_type, "image/jpeg");
+    // A file of exactly the limit is accepted.
+    let limit = api.limits.max_attachment_bytes;
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(vec![7u8; limit])
+            .file_name("scan.pdf")
+            .mime_str("application/pdf")?,
+    );
+    let (status, big) = json_of(
+        api.request(Method::POST, &format!("{path}/attachments"))
+            .multipart(form)
+            .send()
+            .await?,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{big}");
+    assert_eq!(big["attachment"]["size"], limit);
 
     // Apply → 202 with a queued create job, deferred by delay_seconds.
     let (status, applied) = json_of(
@@ -191,7 +208,25 @@ async fn the_happy_path_of_every_call() -> TestResult {
     )
     .await;
     assert_eq!(job["job"]["kind"], "update");
-    assert_eq!(api.store.job_counts().await?.queued, 2);
+    // Without a name the snapshot is named by its bytes: the same bytes pushed twice apply once.
+    let unnamed = r#"{"Message": {"CaseNumber": "10002", "Status": "Open"}}"#;
+    let mut answers = Vec::new();
+    for _ in 0..2 {
+        answers.push(
+            json_of(
+                api.request(Method::POST, "/v1/aurora/snapshots")
+                    .header("content-type", "application/json")
+                    .body(unnamed)
+                    .send()
+                    .await?,
+            )
+            .await,
+        );
+    }
+    assert_eq!(answers[0].0, StatusCode::ACCEPTED, "{}", answers[0].1);
+    assert_eq!(answers[1].0, StatusCode::OK, "{}", answers[1].1);
+    assert_eq!(answers[0].1["name"], answers[1].1["name"]);
+    assert_eq!(api.store.job_counts().await?.queued, 3);
 
     // The log, filtered.
     for (case_ref, outcome) in [
