@@ -5,8 +5,9 @@
 //!
 //! 1. evaluate the template against the case (pure; repeated on every attempt);
 //! 2. find the contact by e-mail, then phone, else create it → `contact_id`;
-//! 3. upload each file stored for the case when the job first ran (files added later are not
-//!    sent) → `uploaded_attachments`; a file Aurora refuses for its size or type →
+//! 3. upload each file stored for the case when the create runs (the list is recorded with the
+//!    first step saved, so files added after that are not sent by a retry) →
+//!    `uploaded_attachments`; a file Aurora refuses for its size or type →
 //!    `rejected_attachments`;
 //! 4. CreateCase with the contact and the uploaded files (`create_sent` is saved before sending)
 //!    → `case_number`; the case number goes into the template's reference of the Connect case;
@@ -213,8 +214,9 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
     }
 }
 
-/// The files stored for the case when the job first ran (recorded in the progress so that
-/// files added later are not sent by a retry).
+/// The files to send: those recorded in the progress, else those stored for the case now
+/// (recorded in the progress with the next step saved, so that a retry does not send files added
+/// later).
 async fn files_of_job(
     ctx: &JobContext,
     progress: &mut JobProgress,
@@ -228,11 +230,12 @@ async fn files_of_job(
     match recorded {
         Some(ids) => Ok(stored.into_iter().filter(|f| ids.contains(&f.id)).collect()),
         None => {
+            // Saved with the next step's progress (at the latest just before CreateCase is
+            // sent), which saves a database write per job.
             let ids: Vec<Value> = stored.iter().map(|f| Value::from(f.id.0)).collect();
             progress
                 .extra
                 .insert(ATTACHMENT_IDS.into(), Value::Array(ids));
-            ctx.save_progress(progress).await?;
             Ok(stored)
         }
     }
