@@ -795,3 +795,41 @@ fn requests_as_data() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn a_broken_project_file_is_reported_and_its_fix_picked_up() {
+    let (dir, file) = project();
+    let toml = dir.path().join("amap.toml");
+    let good = std::fs::read_to_string(&toml).expect("read amap.toml");
+    std::fs::write(&toml, "[project]\ntemplates = 5\n").expect("write amap.toml");
+    let mut client = Client::start();
+    let u = open(&mut client, &file, TEMPLATE);
+    // The message points at amap.toml, whose own diagnostics say what is wrong.
+    let message = client.notification("window/showMessage", |_| true);
+    let said = message["message"].as_str().unwrap_or_default();
+    assert!(said.contains("amap.toml, which has errors"), "{message}");
+    let toml_uri = uri(&toml);
+    let diags = client.diagnostics_for(&toml_uri, |d| has_code(d, "S0003"));
+    let d = diags.iter().find(|d| d["code"] == "S0003").expect("S0003");
+    assert_eq!(
+        d["range"]["start"],
+        position("[project]\ntemplates = 5\n", "5", 0)
+    );
+    // Its syntax is still checked meanwhile: a request is answered.
+    let r = client.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": { "uri": u } }),
+    );
+    assert_eq!(r["result"][0]["name"], "Pothole", "{r}");
+
+    // Fixed on disk and reported by the editor: the file is checked against the schemas.
+
+    std::fs::write(&toml, good).expect("write amap.toml");
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": toml_uri, "type": 2 }] }),
+    );
+    client.diagnostics_for(&u, |d| has_code(d, "E0101"));
+    client.diagnostics_for(&toml_uri, |d| d.is_empty());
+    client.shutdown();
+}

@@ -98,6 +98,12 @@ impl ProjectDb {
         }
     }
 
+    /// Whether `amap.toml` could be read: without it there are no template patterns and no
+    /// schemas, and the project's only diagnostics are those of `amap.toml`.
+    pub fn usable(&self) -> bool {
+        self.usable
+    }
+
     /// The template file called `name` (relative to the root, `/` separators).
     pub fn template(&self, name: &str) -> Option<Source> {
         self.templates.get(name).copied()

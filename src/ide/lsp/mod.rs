@@ -351,13 +351,25 @@ impl<'c> Server<'c> {
                 let root = toml.parent().map(Path::to_path_buf).unwrap_or_default();
                 self.load_project(&root);
                 if self.find_template(&path).is_none() {
+                    let usable = self
+                        .projects
+                        .iter()
+                        .find(|p| p.root == root)
+                        .is_some_and(ProjectDb::usable);
+                    let why = if usable {
+                        format!(
+                            "is not matched by the template patterns of {}",
+                            toml.display()
+                        )
+                    } else {
+                        format!(
+                            "belongs to {}, which has errors (shown in that file)",
+                            toml.display()
+                        )
+                    };
                     self.show(
                         lsp::MessageType::WARNING,
-                        format!(
-                            "{} is not matched by the template patterns of {}; only its syntax is checked.",
-                            path.display(),
-                            toml.display()
-                        ),
+                        format!("{} {why}; only its syntax is checked.", path.display()),
                     );
                     self.make_loose(&uri, &text);
                 }
