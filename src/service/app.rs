@@ -272,3 +272,133 @@ impl RunningService {
         tracing::info!("service stopped");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::aurora::AuroraSettings;
+    use crate::service::config::StoreSection;
+    use crate::service::settings::{StoredAurora, save_aurora};
+
+    type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+    /// The example project copied into `dir`.
+    fn example_project(dir: &Path) -> std::io::Result<()> {
+        let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+        for sub in ["schema", "templates"] {
+            std::fs::create_dir_all(dir.join(sub))?;
+            for entry in std::fs::read_dir(examples.join(sub))? {
+                let entry = entry?;
+                std::fs::copy(entry.path(), dir.join(sub).join(entry.file_name()))?;
+            }
+        }
+        std::fs::write(
+            dir.join("amap.toml"),
+            "[project]\ntemplates = [\"templates/**/*.amap\"]\naurora_schema = \"schema/aurora.toml\"\nconnect_schema = \"schema/connect.toml\"\n",
+        )
+    }
+
+    fn settings(client_id: &str) -> AuroraSettings {
+        AuroraSettings::new(
+            "http://127.0.0.1:9/identity",
+            "http://127.0.0.1:9/api",
+            client_id,
+            "secret",
+            "user",
+            "password",
+        )
+    }
+
+    fn config(dir: &Path) -> ServiceConfig {
+        let mut config = ServiceConfig::new(&dir.join("amap.db"), "https://connect.example");
+        config.server.listen = ([127, 0, 0, 1], 0).into();
+        config.server.api_keys = vec!["app-test-key-0123456789".into()];
+        config
+    }
+
+    #[tokio::test]
+    async fn settings_saved_through_the_api_win_over_the_file() -> TestResult {
+        let dir = tempfile::TempDir::new()?;
+        example_project(dir.path())?;
+        let mut config = config(dir.path());
+        config.aurora = Some(settings("from-the-file"));
+
+        let service = start(config.clone(), dir.path()).await?;
+        let client = service.aurora().get().ok_or("no client from the file")?;
+        assert_eq!(client.settings().client_id, "from-the-file");
+        assert!(service.plans().template_id("Pothole report").is_some());
+        let health = reqwest::get(format!("{}/healthz", service.base_url())).await?;
+        assert_eq!(health.status().as_u16(), 200);
+        let store = service.store().clone();
+        save_aurora(
+            &store,
+            &StoredAurora {
+                enabled: true,
+                settings: Some(settings("saved")),
+            },
+        )
+        .await?;
+        service.shutdown().await;
+
+        let service = start(config.clone(), dir.path()).await?;
+        let client = service.aurora().get().ok_or("no client from the store")?;
+        assert_eq!(client.settings().client_id, "saved");
+        save_aurora(
+            service.store(),
+            &StoredAurora {
+                enabled: false,
+                settings: Some(settings("saved")),
+            },
+        )
+        .await?;
+        service.shutdown().await;
+
+        // Disabled through the API: no client, even though the file has settings.
+        let service = start(config, dir.path()).await?;
+        assert!(service.aurora().get().is_none());
+        service.shutdown().await;
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_project_with_errors_or_a_bad_store_does_not_start() -> TestResult {
+        let dir = tempfile::TempDir::new()?;
+        example_project(dir.path())?;
+        std::fs::write(
+            dir.path().join("templates/broken.amap"),
+            "incoming \"Broken\" for ref.aurora_case {\n    field.no_such_field = aurora.Date\n}\n",
+        )?;
+        match start(config(dir.path()), dir.path()).await {
+            Err(ServiceError::Compile {
+                errors,
+                diagnostics,
+            }) => {
+                assert!(errors >= 1);
+                assert!(
+                    diagnostics.contains("templates/broken.amap:2"),
+                    "{diagnostics}"
+                );
+            }
+            other => return Err(format!("expected a compile error, got {other:?}").into()),
+        }
+        std::fs::remove_file(dir.path().join("templates/broken.amap"))?;
+
+        let mut bad_store = config(dir.path());
+        bad_store.store = StoreSection {
+            url: "mysql://db/amap".into(),
+            ..StoreSection::sqlite(&dir.path().join("x.db"))
+        };
+        let result = start(bad_store, dir.path()).await;
+        assert!(matches!(result, Err(ServiceError::Store(_))), "{result:?}");
+
+        let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let mut busy = config(dir.path());
+        busy.server.listen = taken.local_addr()?;
+        let result = start(busy, dir.path()).await;
+        assert!(
+            matches!(result, Err(ServiceError::Listen { .. })),
+            "{result:?}"
+        );
+        Ok(())
+    }
+}
