@@ -12,14 +12,22 @@ struct Output {
 }
 
 fn amap(args: &[&str], cwd: &Path) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_amap"))
+    amap_with(args, cwd, None)
+}
+
+/// Runs amap with `AMAP_BLESS` unset, or set to `bless`.
+fn amap_with(args: &[&str], cwd: &Path, bless: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_amap"));
+    command
         .args(args)
         .current_dir(cwd)
         .env("NO_COLOR", "1")
         .env_remove("AMAP_LOG")
-        .env_remove("AMAP_BLESS")
-        .output()
-        .expect("run amap");
+        .env_remove("AMAP_BLESS");
+    if let Some(value) = bless {
+        command.env("AMAP_BLESS", value);
+    }
+    let out = command.output().expect("run amap");
     Output {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -263,4 +271,18 @@ fn a_project_without_tests_cannot_run() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn amap_bless_in_the_environment_blesses_and_zero_does_not() {
+    let dir = examples_copy();
+    let path = dir.path().join(ROAD);
+    let text = std::fs::read_to_string(&path).expect("expectation");
+    std::fs::write(&path, text.replacen("\"POTC\"", "\"POTF\"", 1)).expect("edit");
+    let out = amap_with(&["test"], dir.path(), Some("0"));
+    assert_eq!(out.code, 1, "{}{}", out.stdout, out.stderr);
+    let out = amap_with(&["test"], dir.path(), Some("1"));
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains(", 1 blessed ("), "{}", out.stdout);
+    assert_eq!(std::fs::read_to_string(&path).expect("blessed"), text);
 }

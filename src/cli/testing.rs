@@ -29,7 +29,7 @@ pub struct Args {
     pub filter: Option<String>,
     /// Record the current outcome as the expectation of every test that fails or has none
     /// (expectations kept in JSON files only; also `AMAP_BLESS=1`).
-    #[arg(long, env = "AMAP_BLESS")]
+    #[arg(long, env = "AMAP_BLESS", value_parser = clap::builder::FalseyValueParser::new())]
     pub bless: bool,
 }
 
