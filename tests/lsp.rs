@@ -833,3 +833,43 @@ fn a_broken_project_file_is_reported_and_its_fix_picked_up() {
     client.diagnostics_for(&toml_uri, |d| d.is_empty());
     client.shutdown();
 }
+
+/// A diagnostic about two files: its related location points into the other one, and editing
+/// that other file clears it.
+#[test]
+fn related_locations_point_into_other_files_and_follow_their_edits() {
+    let (dir, first) = project();
+    let fixed = TEMPLATE.replace("field.sumary", "field.summary");
+    std::fs::write(&first, &fixed).expect("write");
+    let second = dir.path().join("templates/second.amap");
+    let duplicate = fixed.replace("/// Potholes from the website.\n", "");
+    std::fs::write(&second, &duplicate).expect("write");
+
+    let mut client = Client::start();
+    let u1 = open(&mut client, &first, &fixed);
+    let u2 = uri(&second);
+    // The second file is not open: its diagnostics are published all the same.
+    let diags = client.diagnostics_for(&u2, |d| has_code(d, "E0109"));
+    let d = diags.iter().find(|d| d["code"] == "E0109").expect("E0109");
+    assert_eq!(d["range"]["start"], position(&duplicate, "\"Pothole\"", 0));
+    let related = &d["relatedInformation"][0];
+    assert_eq!(related["location"]["uri"], u1.as_str(), "{d}");
+    assert_eq!(
+        related["location"]["range"]["start"],
+        position(&fixed, "\"Pothole\"", 0),
+        "{d}"
+    );
+    assert!(
+        related["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{d}"
+    );
+
+    // Renaming the first template (unsaved) clears the second file's error.
+    let renamed = fixed.replace("\"Pothole\"", "\"Pothole (web)\"");
+    client.notify(
+        "textDocument/didChange",
+        json!({ "textDocument": { "uri": u1, "version": 2 }, "contentChanges": [{ "text": renamed }] }),
+    );
+    client.diagnostics_for(&u2, |d| !has_code(d, "E0109"));
+    client.shutdown();
+}
