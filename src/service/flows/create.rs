@@ -12,7 +12,9 @@
 //! 4. CreateCase with the contact and the uploaded files (`create_sent` is saved before sending)
 //!    → `case_number`; the case number goes into the template's reference of the Connect case;
 //! 5. one note on the new case linking the refused files in Connect (`note_added`), and one
-//!    `attachment_fallback` log entry per refused file;
+//!    `attachment_fallback` log entry per refused file (a note whose answer is lost is sent
+//!    again by the retry; a note Aurora refuses ends the job as a validation failure once the
+//!    case is complete);
 //! 6. the incoming templates of the reference applied to the snapshot of the new case (see
 //!    [`snapshot_from_case_body`]) and the fields written into the stored case; `created` logged.
 //!
@@ -143,8 +145,14 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         .await?;
 
     // The note linking the refused files.
+    let mut note_refused = None;
     if !progress.rejected_attachments.is_empty() && !flag(&progress, NOTE_ADDED) {
-        add_fallback_note(config, ctx, &client, &mut progress, &job.case_ref, &files).await?;
+        match add_fallback_note(config, ctx, &client, &mut progress, &job.case_ref, &files).await {
+            Ok(()) => {}
+            // The case exists: finish it, then report the refused note.
+            Err(Stop::Validation(reason)) => note_refused = Some(reason),
+            Err(stop) => return Err(stop),
+        }
     }
 
     // The incoming templates, against the case as Aurora now has it.
@@ -189,8 +197,13 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         progress.rejected_attachments.len(),
     );
     if sent + linked > 0 {
+        let fallback = if note_refused.is_some() {
+            "refused and not linked"
+        } else {
+            "linked from a note"
+        };
         reason.push_str(&format!(
-            "; {sent} {} attached, {linked} linked from a note",
+            "; {sent} {} attached, {linked} {fallback}",
             plural(sent, "file", "files")
         ));
     }
@@ -205,11 +218,17 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
             .reason(reason),
     )
     .await?;
-    match written {
-        Ok(_) => Ok(()),
-        Err(failure) => Err(Stop::Validation(format!(
+    if let Err(failure) = written {
+        return Err(Stop::Validation(format!(
             "Aurora case {case_number} was created, but its incoming templates could not be \
              applied: {failure}"
+        )));
+    }
+    match note_refused {
+        None => Ok(()),
+        Some(reason) => Err(Stop::Validation(format!(
+            "Aurora case {case_number} was created, but the note linking the files it refused \
+             was not added: {reason}"
         ))),
     }
 }
