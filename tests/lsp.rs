@@ -873,3 +873,38 @@ fn related_locations_point_into_other_files_and_follow_their_edits() {
     client.diagnostics_for(&u2, |d| !has_code(d, "E0109"));
     client.shutdown();
 }
+
+/// Every open and every change gets its diagnostics, even none or the same as before, with the
+/// version of the text they are about.
+#[test]
+fn each_open_and_change_is_answered_with_versioned_diagnostics() {
+    let (_dir, file) = project();
+    let clean = TEMPLATE.replace("field.sumary", "field.summary");
+    let mut client = Client::start();
+    let u = open(&mut client, &file, &clean);
+    let first = client.notification("textDocument/publishDiagnostics", |p| p["uri"] == u);
+    assert_eq!(first["version"], 1, "{first}");
+    assert!(
+        !first["diagnostics"]
+            .as_array()
+            .expect("a list")
+            .iter()
+            .any(|d| d["severity"] == 1),
+        "{first}"
+    );
+    // A change that keeps the diagnostics as they were is answered too.
+    let spaced = clean.replace("\"P001\"", "\"P001\" ");
+    for (version, text) in [(2, &spaced), (3, &clean)] {
+        client.notify(
+            "textDocument/didChange",
+            json!({
+                "textDocument": { "uri": u, "version": version },
+                "contentChanges": [{ "text": text }]
+            }),
+        );
+        let p = client.notification("textDocument/publishDiagnostics", |p| p["uri"] == u);
+        assert_eq!(p["version"], version, "{p}");
+        assert_eq!(p["diagnostics"], first["diagnostics"], "{p}");
+    }
+    client.shutdown();
+}

@@ -169,6 +169,8 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 struct OpenDoc {
     text: String,
     path: Option<PathBuf>,
+    /// The client's version of the text, sent back with its diagnostics.
+    version: i32,
 }
 
 /// Where a document is checked.
@@ -194,6 +196,9 @@ struct Server<'c> {
     open: BTreeMap<lsp::Uri, OpenDoc>,
     /// What was last published for each URI (to send only changes and clear stale ones).
     published: HashMap<lsp::Uri, Vec<lsp::Diagnostic>>,
+    /// The document just opened or changed: its diagnostics are published even when they are
+    /// the same as before (or none), so that the client knows they are current.
+    touched: Option<lsp::Uri>,
     next_request: i32,
 }
 
@@ -213,6 +218,7 @@ impl<'c> Server<'c> {
             },
             open: BTreeMap::new(),
             published: HashMap::new(),
+            touched: None,
             next_request: 1,
         }
     }
@@ -264,7 +270,8 @@ impl<'c> Server<'c> {
                 if let Ok(p) =
                     note.extract::<lsp::DidOpenTextDocumentParams>(DidOpenTextDocument::METHOD)
                 {
-                    self.did_open(p.text_document.uri, p.text_document.text);
+                    let doc = p.text_document;
+                    self.did_open(doc.uri, doc.text, doc.version);
                 }
             }
             DidChangeTextDocument::METHOD => {
@@ -315,15 +322,17 @@ impl<'c> Server<'c> {
         self.find_template(path).map(|(i, s)| Home::Project(i, s))
     }
 
-    fn did_open(&mut self, uri: lsp::Uri, text: String) {
+    fn did_open(&mut self, uri: lsp::Uri, text: String, version: i32) {
         let path = uri_to_path(&uri);
         self.open.insert(
             uri.clone(),
             OpenDoc {
                 text: text.clone(),
                 path: path.clone(),
+                version,
             },
         );
+        self.touched = Some(uri.clone());
         let Some(path) = path else {
             self.make_loose(&uri, &text);
             self.publish();
@@ -443,6 +452,7 @@ impl<'c> Server<'c> {
         let Some(doc) = self.open.get_mut(&uri) else {
             return;
         };
+        doc.version = p.text_document.version;
         for change in p.content_changes {
             match change.range {
                 None => doc.text = change.text,
@@ -453,6 +463,7 @@ impl<'c> Server<'c> {
             }
         }
         let text = doc.text.clone();
+        self.touched = Some(uri.clone());
         match self.home(&uri) {
             Some(Home::Project(i, source)) => {
                 let p = &mut self.projects[i];
@@ -527,7 +538,8 @@ impl<'c> Server<'c> {
     // ----- diagnostics -----
 
     /// Publishes the diagnostics of every project and loose file that changed since the last
-    /// time, and clears those of files that no longer have any.
+    /// time, and clears those of files that no longer have any; always those of the document
+    /// just opened or changed. Open documents' diagnostics carry the version they are about.
     #[allow(clippy::mutable_key_type)] // `Uri` hashes and compares its text only.
     fn publish(&mut self) {
         let mut fresh: HashMap<lsp::Uri, Vec<lsp::Diagnostic>> = HashMap::new();
@@ -571,14 +583,19 @@ impl<'c> Server<'c> {
         for uri in stale {
             fresh.insert(uri, Vec::new());
         }
+        let touched = self.touched.take();
+        if let Some(uri) = &touched {
+            fresh.entry(uri.clone()).or_default();
+        }
         for (uri, list) in fresh {
-            if self.published.get(&uri) == Some(&list) {
+            if self.published.get(&uri) == Some(&list) && touched.as_ref() != Some(&uri) {
                 continue;
             }
+            let version = self.open.get(&uri).map(|d| d.version);
             self.notify::<lsp::notification::PublishDiagnostics>(lsp::PublishDiagnosticsParams {
                 uri: uri.clone(),
                 diagnostics: list.clone(),
-                version: None,
+                version,
             });
             if list.is_empty() {
                 self.published.remove(&uri);
