@@ -114,6 +114,7 @@ fn the_failure_and_bad_input_runs_exit_as_documented() {
     };
     for name in [
         "validation_failure_no_map_pin",
+        "incoming_validation_failure",
         "values_that_do_not_fit",
         "project_with_errors",
     ] {

@@ -74,7 +74,10 @@ pub fn run(args: &Args) -> Result<i32, CliError> {
         }
         Err(failure) => {
             let color = super::color(std::io::stderr().is_terminal());
-            eprint!("{}", render_failure(&failure, project.sources(), color));
+            eprint!(
+                "{}",
+                render_failure(&failure, project.sources(), snapshot.is_some(), color)
+            );
             Ok(FAILURE)
         }
     }
@@ -139,15 +142,28 @@ fn read_snapshot(path: &Path) -> Result<Value, CliError> {
     })
 }
 
-/// A validation failure as a diagnostic: the reason, pointing at the mapping in its file
+/// A validation failure (of a create, or of `incoming` templates on a snapshot) as a
+/// diagnostic: the reason, pointing at the mapping in its file
 /// (found from the `file:line` the plan records); without a source excerpt when the file
 /// is not in the project.
-pub(super) fn render_failure(f: &EvalFailure, sources: &SourceMap, color: bool) -> String {
+pub(super) fn render_failure(
+    f: &EvalFailure,
+    sources: &SourceMap,
+    incoming: bool,
+    color: bool,
+) -> String {
     let message = format!("validation failure: {}", f.reason);
-    let note = format!(
-        "template \"{}\" cannot be applied to this case; nothing would be sent",
-        f.template
-    );
+    let note = if incoming {
+        format!(
+            "template \"{}\" cannot be applied to this snapshot; no Connect field would be written",
+            f.template
+        )
+    } else {
+        format!(
+            "template \"{}\" cannot be applied to this case; nothing would be sent to Aurora",
+            f.template
+        )
+    };
     let located = f.location.rsplit_once(':').and_then(|(name, line)| {
         let line: usize = line.parse().ok()?;
         let (_, file) = sources.files().find(|(_, s)| s.name == name)?;
