@@ -252,6 +252,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failure_points_at_its_mapping_or_names_its_location() {
+        let mut sources = SourceMap::new();
+        sources.add("t.amap", "create \"T\" for ref.r {\n    aurora.a = x!\n}\n");
+        let failure = EvalFailure {
+            template: "T".into(),
+            location: "t.amap:2".into(),
+            mapping: "aurora.a = x!".into(),
+            reason: "x! failed: x is empty".into(),
+        };
+        let text = render_failure(&failure, &sources, false, false);
+        assert!(
+            text.starts_with("error: validation failure: x! failed: x is empty\n"),
+            "{text}"
+        );
+        assert!(text.contains("┌─ t.amap:2:5\n"), "{text}");
+        assert!(
+            text.contains("^^^^^^^^^^^^^ this mapping fails\n"),
+            "{text}"
+        );
+        assert!(text.contains("nothing would be sent to Aurora"), "{text}");
+        let elsewhere = EvalFailure {
+            location: "gone.amap:9".into(),
+            ..failure
+        };
+        assert_eq!(
+            render_failure(&elsewhere, &sources, true, false),
+            "error: validation failure: x! failed: x is empty\n  --> gone.amap:9\n  = template \"T\" cannot be applied to this snapshot; no Connect field would be written\n"
+        );
+    }
+
+    #[test]
     fn a_mapping_span_covers_the_mapping_across_lines() {
         let text =
             "create \"T\" for ref.r {\n    aurora.a = x ??\n        y\n    aurora.b = z\n}\n";
