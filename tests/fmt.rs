@@ -278,3 +278,45 @@ fn fmt_check_lists_the_files_that_would_change() {
         assert_eq!(read(f), read(&original), "{}", f.display());
     }
 }
+
+/// One canonical layout: however the white space of a file that parses is changed — no
+/// indentation, trailing spaces, extra blank lines, CRLF line ends, no final newline — it
+/// formats to the same text as the original.
+#[test]
+fn layout_does_not_depend_on_the_white_space_written() {
+    let mut files = Vec::new();
+    amap_files(&root().join("examples"), &mut files);
+    amap_files(&root().join("tests/fixtures"), &mut files);
+    amap_files(&root().join("tests/fmt"), &mut files);
+    let mut tried = 0;
+    let mut failures = Vec::new();
+    for path in &files {
+        let text = read(path);
+        let Ok(canonical) = format(&text) else {
+            continue;
+        };
+        let each_line = |f: &dyn Fn(&str) -> String| -> String {
+            text.lines().map(f).collect::<Vec<_>>().join("\n") + "\n"
+        };
+        let variants = [
+            ("no indentation", each_line(&|l| l.trim_start().to_string())),
+            ("trailing spaces", each_line(&|l| format!("{l}  \t"))),
+            ("extra blank lines", text.replace("\n\n", "\n\n\n\n")),
+            ("CRLF line ends", text.replace('\n', "\r\n")),
+            ("no final newline", text.trim_end().to_string()),
+        ];
+        for (what, variant) in variants {
+            tried += 1;
+            match format(&variant) {
+                Ok(out) if out == canonical => {}
+                Ok(out) => failures.push(format!(
+                    "{} with {what}:\n--- expected\n{canonical}--- actual\n{out}",
+                    path.display()
+                )),
+                Err(e) => failures.push(format!("{} with {what}: {e}", path.display())),
+            }
+        }
+    }
+    assert!(tried >= 50, "only {tried} variants");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -312,7 +312,7 @@ impl<'t> Printer<'t> {
                 )));
             }
             let right = if inner_comments(self.text, value) {
-                self.src(value).to_string()
+                reindent(self.src(value))
             } else {
                 self.expr(&m.value)
             };
@@ -662,6 +662,20 @@ fn type_name(t: &ast::TypeName) -> String {
     }
 }
 
+/// A value that spans lines with comments among them, kept as written but for its layout:
+/// each continuation line is indented by eight spaces (one level deeper than the mapping),
+/// blank lines go, and no line ends in white space. Strings cannot span lines, so this touches
+/// no string.
+fn reindent(written: &str) -> String {
+    let mut lines = written.split('\n');
+    let mut out = lines.next().unwrap_or_default().trim_end().to_string();
+    for line in lines.map(str::trim).filter(|l| !l.is_empty()) {
+        out.push_str("\n        ");
+        out.push_str(line);
+    }
+    out
+}
+
 /// Source text with white space outside string literals removed (`ref . x` → `ref.x`).
 fn compact(written: &str) -> String {
     let mut out = String::with_capacity(written.len());
@@ -835,6 +849,14 @@ mod tests {
         assert_eq!(code_end(text, Span::new(0, text.len() as u32)), 4);
         let text = r#"r"a\" // b""#;
         assert_eq!(code_end(text, Span::new(0, text.len() as u32)), 5);
+    }
+
+    #[test]
+    fn reindent_lays_out_continuation_lines() {
+        assert_eq!(
+            reindent("join(\", \",  \r\n\n  address.line1, // first  \r\n\t\taddress.town)"),
+            "join(\", \",\n        address.line1, // first\n        address.town)"
+        );
     }
 
     #[test]
