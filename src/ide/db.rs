@@ -84,6 +84,24 @@ impl Database {
 #[salsa::db]
 impl salsa::Database for Database {}
 
+/// The schemas change rarely: with a high durability, salsa knows without looking that what
+/// depends on them alone (the loaded schemas) is still valid after a template edit.
+const SCHEMA: salsa::Durability = salsa::Durability::HIGH;
+/// The file list and the project file's diagnostics change when files come and go.
+const LAYOUT: salsa::Durability = salsa::Durability::MEDIUM;
+
+fn new_schema(db: &mut Database, id: FileId, name: &str, text: &str) -> SchemaSource {
+    SchemaSource::builder(id, name.to_string(), text.to_string())
+        .durability(SCHEMA)
+        .new(db)
+}
+
+fn new_project(db: &mut Database, aurora: SchemaSource, connect: SchemaSource) -> Project {
+    Project::builder(Vec::new(), aurora, connect, Vec::new())
+        .durability(LAYOUT)
+        .new(db)
+}
+
 /// The host's handle on a project's inputs: allocates [`FileId`]s and keeps the file list.
 /// File ids are never reused, so diagnostics held by a client stay unambiguous.
 #[derive(Clone, Debug)]
@@ -95,9 +113,9 @@ pub struct ProjectInputs {
 impl ProjectInputs {
     /// Creates the project with its two schemas (`(name, text)`), as files 0 and 1.
     pub fn new(db: &mut Database, aurora: (&str, &str), connect: (&str, &str)) -> Self {
-        let a = SchemaSource::new(db, FileId(0), aurora.0.to_string(), aurora.1.to_string());
-        let c = SchemaSource::new(db, FileId(1), connect.0.to_string(), connect.1.to_string());
-        let project = Project::new(db, Vec::new(), a, c, Vec::new());
+        let a = new_schema(db, FileId(0), aurora.0, aurora.1);
+        let c = new_schema(db, FileId(1), connect.0, connect.1);
+        let project = new_project(db, a, c);
         ProjectInputs {
             project,
             next_id: 2,
@@ -112,9 +130,9 @@ impl ProjectInputs {
         connect: (FileId, &str, &str),
         first_file_id: u32,
     ) -> Self {
-        let a = SchemaSource::new(db, aurora.0, aurora.1.to_string(), aurora.2.to_string());
-        let c = SchemaSource::new(db, connect.0, connect.1.to_string(), connect.2.to_string());
-        let project = Project::new(db, Vec::new(), a, c, Vec::new());
+        let a = new_schema(db, aurora.0, aurora.1, aurora.2);
+        let c = new_schema(db, connect.0, connect.1, connect.2);
+        let project = new_project(db, a, c);
         ProjectInputs {
             project,
             next_id: first_file_id,
@@ -140,7 +158,7 @@ impl ProjectInputs {
         let source = Source::new(db, id, name.to_string(), text.to_string());
         let mut all = self.project.files(db).clone();
         all.push(source);
-        self.project.set_files(db).to(all);
+        self.project.set_files(db).with_durability(LAYOUT).to(all);
         source
     }
 
@@ -159,7 +177,7 @@ impl ProjectInputs {
             all.push(source);
             added.push(source);
         }
-        self.project.set_files(db).to(all);
+        self.project.set_files(db).with_durability(LAYOUT).to(all);
         added
     }
 
@@ -172,7 +190,7 @@ impl ProjectInputs {
     pub fn remove_file(&mut self, db: &mut Database, source: Source) {
         let mut files = self.project.files(db).clone();
         files.retain(|f| *f != source);
-        self.project.set_files(db).to(files);
+        self.project.set_files(db).with_durability(LAYOUT).to(files);
     }
 
     /// Replaces a file's text (a no-op when it is unchanged, so no new revision starts).
@@ -185,13 +203,19 @@ impl ProjectInputs {
     /// Replaces a schema's text (a no-op when it is unchanged).
     pub fn set_schema_text(&self, db: &mut Database, schema: SchemaSource, text: &str) {
         if schema.text(db) != text {
-            schema.set_text(db).to(text.to_string());
+            schema
+                .set_text(db)
+                .with_durability(SCHEMA)
+                .to(text.to_string());
         }
     }
 
     pub fn set_setup_diagnostics(&self, db: &mut Database, diagnostics: Vec<Diagnostic>) {
         if *self.project.setup_diagnostics(db) != diagnostics {
-            self.project.set_setup_diagnostics(db).to(diagnostics);
+            self.project
+                .set_setup_diagnostics(db)
+                .with_durability(LAYOUT)
+                .to(diagnostics);
         }
     }
 

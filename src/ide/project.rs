@@ -6,7 +6,6 @@ use super::db::{self, Database, ProjectInputs, SchemaSource, Source};
 use crate::check::Checked;
 use crate::diagnostics::{Diagnostic, FileId, SourceMap};
 use crate::workspace::{self, Workspace, WorkspaceError};
-use salsa::Setter;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -84,7 +83,7 @@ impl ProjectDb {
                 setup.push(d.clone());
             }
         }
-        project.set_setup_diagnostics(&mut db).to(setup);
+        inputs.set_setup_diagnostics(&mut db, setup);
 
         ProjectDb {
             db,
