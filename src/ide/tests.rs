@@ -102,3 +102,96 @@ fn completion_answers_at_the_end_of_every_prefix_being_typed() {
     }
     assert!(answered > 10, "only {answered} prefixes had completions");
 }
+
+mod arbitrary_text {
+    use super::super::format::format;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Pieces of the language and of what lies between them, in any order.
+    const PIECES: &[&str] = &[
+        "create ",
+        "incoming ",
+        "table ",
+        "t: text -> text ",
+        "\"A\" ",
+        "for ",
+        "ref.",
+        "r ",
+        "{",
+        "}",
+        "\n",
+        "    ",
+        "aurora.",
+        "field.",
+        "date.",
+        "person.",
+        "address.",
+        "case.",
+        "contact.",
+        "description",
+        "summary",
+        " = ",
+        " => ",
+        "udf \"",
+        "udf ",
+        "HAZARD\"",
+        "lookup(",
+        "trim(",
+        ", ",
+        ")",
+        "(",
+        " ?? ",
+        "!",
+        "if ",
+        " then ",
+        " else ",
+        " == ",
+        "exists(",
+        "not ",
+        "\"x{field.summary}\"",
+        "r\"raw\"",
+        "12",
+        "-3.5",
+        "true",
+        "//c\n",
+        "/// doc\n",
+        "[\"odd\"]",
+        ";",
+        "\r\n",
+        "é",
+        "😀",
+        "\\",
+        "\"",
+    ];
+
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(proptest::sample::select(PIECES), 0..40)
+            .prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever is typed, every editor feature answers at every position without
+        /// panicking, and formatting either refuses or returns text that formats to itself.
+        #[test]
+        fn every_feature_answers_on_any_text(text in text()) {
+            let ProjectDb { mut db, mut inputs, .. } = examples();
+            let file = inputs.add_file(&mut db, "typed.amap", &text);
+            let _ = db::project_diagnostics(&db);
+            let _ = navigate::symbols(&db, file);
+            for offset in boundaries(&text) {
+                let _ = hover::hover(&db, file, offset);
+                let _ = navigate::definition(&db, file, offset);
+                for c in complete::complete(&db, &text, offset) {
+                    prop_assert_eq!(c.replace.end, offset);
+                }
+            }
+            if let Ok(out) = format(&text) {
+                let again = format(&out);
+                prop_assert_eq!(again, Ok(out));
+            }
+        }
+    }
+}
