@@ -132,3 +132,80 @@ pub(crate) fn aurora_stop(error: &AuroraError) -> Stop {
         _ => Stop::Transient(error.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::aurora::{AuroraClient, AuroraSettings, Call};
+    use crate::service::store::StoreConfig;
+
+    #[test]
+    fn aurora_failures_are_classified() {
+        let refused = AuroraError::Validation {
+            call: Call::CreateCase,
+            status: 400,
+            title: "One or more validation errors occurred.".into(),
+            problems: Vec::new(),
+        };
+        assert!(matches!(aurora_stop(&refused), Stop::Validation(r)
+            if r.contains("CreateCase rejected (400): One or more validation errors occurred.")));
+        let credentials = AuroraError::Authentication {
+            call: Call::TokenGrant,
+            message: "invalid_grant".into(),
+        };
+        assert!(matches!(aurora_stop(&credentials), Stop::Transient(r)
+            if r.contains("invalid_grant") && r.contains("PUT /v1/settings")));
+        let down = AuroraError::Transient {
+            call: Call::UploadAttachment,
+            status: Some(503),
+            message: "HTTP 503".into(),
+        };
+        assert!(matches!(aurora_stop(&down), Stop::Transient(r) if r.contains("503")));
+        let lost = AuroraError::LostAnswer {
+            call: Call::CreateCase,
+            message: "timed out".into(),
+        };
+        assert!(matches!(aurora_stop(&lost), Stop::Transient(_)));
+    }
+
+    fn empty_bundle() -> crate::plan::Bundle {
+        crate::plan::Bundle {
+            format: crate::plan::FORMAT.into(),
+            schemas: crate::plan::SchemaHashes {
+                aurora: String::new(),
+                connect: String::new(),
+            },
+            sources: Vec::new(),
+            udf_wire: Default::default(),
+            udfs: Vec::new(),
+            tables: Vec::new(),
+            templates: Vec::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn debug_output_holds_no_secret() {
+        let dir = tempfile::TempDir::new().expect("temporary directory");
+        let store = Store::open_sqlite(&dir.path().join("amap.db"), StoreConfig::default())
+            .await
+            .expect("store");
+        let settings = AuroraSettings::new(
+            "http://127.0.0.1:9/identity",
+            "http://127.0.0.1:9/api",
+            "client",
+            "client-secret-value",
+            "user",
+            "password-value",
+        );
+        let flows = Flows::new(FlowsConfig {
+            store,
+            plans: Arc::new(PreparedBundle::new(&empty_bundle()).expect("plans")),
+            aurora: AuroraSlot::new(Some(AuroraClient::new(settings).expect("client"))),
+            connect_base_url: "https://connect.example".into(),
+        });
+        let text = format!("{flows:?}");
+        assert!(text.contains("connect.example"), "{text}");
+        assert!(!text.contains("client-secret-value"), "{text}");
+        assert!(!text.contains("password-value"), "{text}");
+    }
+}
