@@ -1,6 +1,7 @@
 //! Cases per second created end to end: the service (HTTP API, SQLite store, workers) and the
 //! Aurora simulator on loopback, in one process. A batch of cases is sent as Connect sends them
-//! (`PUT /v1/cases/{ref}` then `POST /v1/cases/{ref}/apply`, 16 clients at a time) and the clock
+//! (`PUT /v1/cases/{ref}` then `POST /v1/cases/{ref}/apply`, 16 clients at a time; 8 workers;
+//! `AMAP_BENCH_CLIENTS` and `AMAP_BENCH_WORKERS` change them) and the clock
 //! stops when every create job is done: evaluated, contact found or created, CreateCase sent, the
 //! case number stored and the incoming template applied.
 //!
@@ -24,8 +25,23 @@ use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const KEY: &str = "throughput-bench-key-0123456789";
-const CLIENTS: usize = 16;
-const WORKERS: usize = 8;
+/// Connect clients sending at the same time (`AMAP_BENCH_CLIENTS`, default 16).
+fn clients() -> usize {
+    env_number("AMAP_BENCH_CLIENTS", 16)
+}
+
+/// The service's workers (`AMAP_BENCH_WORKERS`, default 8).
+fn workers() -> usize {
+    env_number("AMAP_BENCH_WORKERS", 8)
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(default)
+}
 
 struct Bench {
     _dir: TempDir,
@@ -70,7 +86,7 @@ async fn setup(sync: SqliteSync) -> Bench {
     config.aurora = Some(sim.aurora_settings());
     config.server.listen = ([127, 0, 0, 1], 0).into();
     config.server.api_keys = vec![KEY.into()];
-    config.server.concurrency = WORKERS;
+    config.server.concurrency = workers();
     config.server.worker_poll_interval = Duration::from_millis(100);
     config.retry = RetryConfig::compressed(10);
     config.store.sqlite_sync = sync;
@@ -113,12 +129,12 @@ async fn batch(bench: &Bench, n: usize) -> Duration {
     let finished_before = before.done + before.failed + before.gave_up;
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
-    let mut clients = tokio::task::JoinSet::new();
-    for _ in 0..CLIENTS {
+    let mut senders = tokio::task::JoinSet::new();
+    for _ in 0..clients() {
         let http = bench.http.clone();
         let base = base.clone();
         let next = Arc::clone(&next);
-        clients.spawn(async move {
+        senders.spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed) as usize;
                 if i >= n {
@@ -144,7 +160,7 @@ async fn batch(bench: &Bench, n: usize) -> Duration {
             }
         });
     }
-    while let Some(joined) = clients.join_next().await {
+    while let Some(joined) = senders.join_next().await {
         joined.expect("client task");
     }
     loop {
@@ -183,10 +199,12 @@ fn throughput(c: &mut Criterion) {
         let took = runtime.block_on(batch(&bench, n));
         let counts = bench.sim.counts();
         println!(
-            "{label}: {n} cases created end to end in {:.2} s: {:.0} cases/s ({WORKERS} workers, \
-             {CLIENTS} clients, SQLite); the simulator holds {} cases, {} duplicates; peak RSS {}",
+            "{label}: {n} cases created end to end in {:.2} s: {:.0} cases/s ({} workers, \
+             {} clients, SQLite); the simulator holds {} cases, {} duplicates; peak RSS {}",
             took.as_secs_f64(),
             n as f64 / took.as_secs_f64(),
+            workers(),
+            clients(),
             counts.cases,
             counts.duplicates,
             peak_rss_mib().map_or("unknown".to_owned(), |m| format!("{m:.1} MiB")),
