@@ -98,7 +98,8 @@ impl Harness {
             .await
             .expect("the store opens");
         let mut settings = sim.aurora_settings();
-        settings.request_timeout_ms = 1_000;
+        // Long enough that a slow answer on a busy machine is not taken for a lost one.
+        settings.request_timeout_ms = 10_000;
         (setup.settings)(&mut settings);
         let client = AuroraClient::new(settings).expect("client");
         let aurora = AuroraSlot::new(setup.connected.then_some(client));
@@ -770,8 +771,14 @@ async fn without_a_look_up_a_lost_answer_is_sent_again_and_logged() -> TestResul
     }
     let counts = h.sim.counts();
     assert!(possible > 0, "some answer was lost");
-    // Every resend after a lost answer was logged; each made the duplicate it warned of.
-    assert_eq!(counts.duplicates, possible);
+    // Every duplicate follows a resend that was logged (a resend after a timeout that came before
+    // Aurora committed makes none).
+    assert!(counts.duplicates > 0);
+    assert!(
+        counts.duplicates <= possible,
+        "{} > {possible}",
+        counts.duplicates
+    );
     h.stop().await;
     Ok(())
 }
