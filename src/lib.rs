@@ -4,6 +4,9 @@
 //! [`syntax`] → [`schema`] → [`check`] → [`plan`] → `runtime` → `service`.
 //! [`diagnostics`] is the shared data model for everything reported against source text.
 
+// pest is built without `std` (see Cargo.toml): its generated parser names `alloc` directly.
+extern crate alloc;
+
 pub mod check;
 pub mod cli;
 pub mod diagnostics;
