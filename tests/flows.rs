@@ -17,7 +17,7 @@ use amap::service::store::{
     CaseRecord, Job, JobId, JobKind, JobState, LogEntry, LogOutcome, LogQuery, Store, StoreConfig,
 };
 use amap::service::worker::{WorkerConfig, run_workers};
-use amap::sim::{self, Faults, SimConfig, SimHandle};
+use amap::sim::{self, Faults, FaultsUpdate, SimConfig, SimHandle};
 use jiff::Timestamp;
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -67,6 +67,8 @@ struct Setup {
     connected: bool,
     /// Adjusts the Aurora schema the simulator validates against (the plans keep the examples').
     schema: fn(&mut AuroraSchema),
+    /// Adjusts the simulator's configuration.
+    sim: fn(&mut SimConfig),
 }
 
 impl Default for Setup {
@@ -79,6 +81,7 @@ impl Default for Setup {
             settings: |_| {},
             connected: true,
             schema: |_| {},
+            sim: |_| {},
         }
     }
 }
@@ -90,6 +93,7 @@ impl Harness {
         let mut sim_config = SimConfig::with_schema(&schema);
         sim_config.faults = setup.faults;
         sim_config.seed = setup.seed;
+        (setup.sim)(&mut sim_config);
         let sim = sim::start(sim_config, "127.0.0.1:0".parse().expect("address"))
             .await
             .expect("the simulator starts");
@@ -380,6 +384,68 @@ async fn applying_a_template_again_raises_no_second_case() -> TestResult {
         "{reason}"
     );
     assert_eq!(h.sim.counts().cases, 1);
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_retry_sends_only_the_files_the_first_attempt_saw() -> TestResult {
+    let h = Harness::start(Setup {
+        // Every upload's answer is lost at first.
+        faults: Faults {
+            lost_response_rate: 1.0,
+            ..Faults::default()
+        },
+        // The reporter is already an Aurora contact: finding them changes nothing.
+        sim: |sim| {
+            sim.contacts = vec![json!({"firstName": "Ann", "lastName": "Smith",
+                                       "emailAddress": "cas-160@example.org"})]
+        },
+        settings: |s| s.request_timeout_ms = 300,
+        retry: RetryConfig::compressed(1_000),
+        ..Setup::default()
+    })
+    .await;
+    h.put_case(pothole("CAS-160", true, Some(412345))).await;
+    h.store
+        .add_attachment("CAS-160", "photo.jpg", "image/jpeg", b"jpeg")
+        .await?;
+    let id = h.apply("CAS-160", POTHOLE).await;
+    let mut failed = false;
+    for _ in 0..500 {
+        if h.log_of(id)
+            .await
+            .iter()
+            .any(|e| e.outcome == LogOutcome::TransientFailure)
+        {
+            failed = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(failed, "the first attempt fails on the lost upload");
+    // A file added after the first attempt, then Aurora answers again.
+    h.store
+        .add_attachment("CAS-160", "later.jpg", "image/jpeg", b"jpeg")
+        .await?;
+    h.sim.update_faults(&FaultsUpdate {
+        lost_response_rate: Some(0.0),
+        ..FaultsUpdate::default()
+    })?;
+    let job = h.finished(id).await;
+    assert_eq!(job.state, JobState::Done, "{:?}", job.last_error);
+    assert_eq!(job.attempts, 2);
+    let number = job.progress.case_number.clone().expect("case number");
+    let aurora = h.sim.case(&number).expect("in Aurora");
+    let names: Vec<&str> = aurora["body"]["attachments"]
+        .as_array()
+        .map(|list| list.iter().filter_map(|a| a["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names, ["photo.jpg"]);
+    let counts = h.sim.counts();
+    assert_eq!(counts.contacts, 1, "the contact was found, not created");
+    // The lost upload and its repeat; never the later file.
+    assert_eq!(counts.attachments, 2);
     h.stop().await;
     Ok(())
 }
