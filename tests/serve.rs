@@ -390,9 +390,10 @@ async fn wait_for(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_in_the_middle_of_200_applies_then_a_restart_creates_each_case_once() -> TestResult {
     let sim = start_sim().await?;
-    // Slow enough that jobs are in flight when the process is killed.
+    // Slow enough (about 20 cases a second with 4 workers) that most jobs are still to run, and
+    // some in flight, when the process is killed.
     sim.update_faults(&FaultsUpdate {
-        latency_ms: Some(15),
+        latency_ms: Some(40),
         ..FaultsUpdate::default()
     })?;
     let project = Project::new(&sim, "")?;
