@@ -649,7 +649,8 @@ async fn refused_credentials_wait_for_corrected_settings() -> TestResult {
 async fn at_a_fifty_percent_failure_rate_every_job_ends_created() -> TestResult {
     // Cases without a reporter and no read-back: each attempt makes one Cases API call
     // (CreateCase) besides the shared token grant, so a job needs ten failures in a row to give
-    // up (about 1 in 1000 per job). The simulator's draws are seeded.
+    // up (about 1 in 1000 per job). The simulator draws each request's fate from the seed and
+    // the request itself, so with this seed every run sees the same failures.
     let h = Harness::start(Setup {
         faults: Faults {
             failure_rate: 0.5,

@@ -87,7 +87,22 @@ async fn api(
             .into_response();
     }
     sim.latency().await;
-    if sim.roll(sim.faults().failure_rate) {
+    // Faults are drawn per request content (see `Shared::roll_for`), so a seed decides the fate
+    // of each case's calls whatever order concurrent jobs arrive in.
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return problem(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "Payload Too Large",
+                &Default::default(),
+            );
+        }
+    };
+    let key = roll_key(endpoint, &parts.uri, &parts.headers, &bytes);
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    if sim.roll_for(sim.faults().failure_rate, b"fail", &key) {
         sim.lock().counts.injected_failures += 1;
         return problem(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -97,13 +112,34 @@ async fn api(
     }
     match endpoint {
         "find_contact" => find_contact(&sim, &params),
-        "create_contact" => create_contact(&sim, request).await,
-        "upload_attachment" => upload(&sim, request).await,
-        "create_case" => create_case(&sim, request).await,
-        "add_note" => add_note(&sim, &params, request).await,
+        "create_contact" => create_contact(&sim, &key, request).await,
+        "upload_attachment" => upload(&sim, &key, request).await,
+        "create_case" => create_case(&sim, &key, request).await,
+        "add_note" => add_note(&sim, &key, &params, request).await,
         "lookup_by_reference" => lookup(&sim, &params),
         _ => read_back(&sim, route.last().copied().unwrap_or("")),
     }
+}
+
+/// What identifies a request for the fault draws: the call, its path and query, and its body —
+/// except a multipart body, whose boundary changes on every send (uploads are keyed by the call
+/// and the body's length).
+fn roll_key(endpoint: &str, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(endpoint.len() + body.len() + 64);
+    key.extend_from_slice(endpoint.as_bytes());
+    key.push(0);
+    key.extend_from_slice(uri.path_and_query().map_or("", |p| p.as_str()).as_bytes());
+    key.push(0);
+    let multipart = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/"));
+    if multipart {
+        key.extend_from_slice(&body.len().to_le_bytes());
+    } else {
+        key.extend_from_slice(body);
+    }
+    key
 }
 
 fn authorised(sim: &Shared, headers: &HeaderMap) -> bool {
@@ -181,7 +217,7 @@ fn digits(s: String) -> String {
     s.chars().filter(char::is_ascii_digit).collect()
 }
 
-async fn create_contact(sim: &Shared, request: Request) -> Response {
+async fn create_contact(sim: &Shared, key: &[u8], request: Request) -> Response {
     let body = match json_body(request).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -191,13 +227,13 @@ async fn create_contact(sim: &Shared, request: Request) -> Response {
         return invalid(&problems);
     }
     let id = sim.lock().add_contact(body);
-    if sim.roll(sim.faults().lost_response_rate) {
+    if sim.roll_for(sim.faults().lost_response_rate, b"lose", key) {
         sim.lose_answer().await;
     }
     Json(json!({"contactId": id})).into_response()
 }
 
-async fn upload(sim: &Shared, request: Request) -> Response {
+async fn upload(sim: &Shared, key: &[u8], request: Request) -> Response {
     let mut multipart = match Multipart::from_request(request, &()).await {
         Ok(m) => m,
         Err(e) => {
@@ -298,7 +334,7 @@ async fn upload(sim: &Shared, request: Request) -> Response {
             state.counts.attachments += 1;
             id
         };
-        if sim.roll(faults.lost_response_rate) {
+        if sim.roll_for(faults.lost_response_rate, b"lose", key) {
             sim.lose_answer().await;
         }
         return Json(Value::String(id)).into_response();
@@ -354,7 +390,7 @@ fn check_attachments(sim: &Shared, body: &Value, problems: &mut Problems) -> Vec
     kept
 }
 
-async fn create_case(sim: &Shared, request: Request) -> Response {
+async fn create_case(sim: &Shared, key: &[u8], request: Request) -> Response {
     let mut body = match json_body(request).await {
         Ok(b) => b,
         Err(r) => return r,
@@ -404,13 +440,13 @@ async fn create_case(sim: &Shared, request: Request) -> Response {
         state.counts.cases += 1;
         case_number
     };
-    if sim.roll(sim.faults().lost_response_rate) {
+    if sim.roll_for(sim.faults().lost_response_rate, b"lose", key) {
         sim.lose_answer().await;
     }
     Json(json!({"caseNumber": case_number})).into_response()
 }
 
-async fn add_note(sim: &Shared, params: &Params, request: Request) -> Response {
+async fn add_note(sim: &Shared, key: &[u8], params: &Params, request: Request) -> Response {
     let case_number = params.get("caseNumber").cloned().unwrap_or_default();
     let body = match json_body(request).await {
         Ok(b) => b,
@@ -446,7 +482,7 @@ async fn add_note(sim: &Shared, params: &Params, request: Request) -> Response {
         }
         state.counts.notes += 1;
     }
-    if sim.roll(sim.faults().lost_response_rate) {
+    if sim.roll_for(sim.faults().lost_response_rate, b"lose", key) {
         sim.lose_answer().await;
     }
     StatusCode::OK.into_response()

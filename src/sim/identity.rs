@@ -21,7 +21,7 @@ async fn token(
 ) -> Response {
     sim.count_call("token");
     sim.latency().await;
-    if sim.roll(sim.faults().failure_rate) {
+    if sim.roll_for(sim.faults().failure_rate, b"fail", b"token") {
         sim.lock().counts.injected_failures += 1;
         return (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response();
     }

@@ -7,6 +7,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -88,6 +89,8 @@ pub(crate) struct SimState {
     pub blobs: BTreeMap<String, Vec<u8>>,
     blob_sequence: u64,
     pub counts: SimCounts,
+    /// Fault draws made so far, per request key.
+    pub draws: HashMap<[u8; 32], u64>,
 }
 
 pub(crate) struct Shared {
@@ -111,6 +114,7 @@ impl Shared {
             blobs: BTreeMap::new(),
             blob_sequence: 0,
             counts: SimCounts::default(),
+            draws: HashMap::new(),
         };
         for contact in &config.contacts {
             state.add_contact(contact.clone());
@@ -158,12 +162,36 @@ impl Shared {
         self.lock().tokens.clear();
     }
 
-    /// Rolls the seeded dice: true with probability `rate`.
-    pub fn roll(&self, rate: f64) -> bool {
+    /// Rolls the seeded dice for the `n`-th request with this `key` (`n` counted per salt and
+    /// key): true with probability `rate`. The draw depends only on the seed, the salt, the key
+    /// and `n`, so the same calls fail whatever order concurrent clients send them in.
+    pub fn roll_for(&self, rate: f64, salt: &[u8], key: &[u8]) -> bool {
         if rate <= 0.0 {
             return false;
         }
-        let x: f64 = self.lock().rng.random();
+        if rate >= 1.0 {
+            return true;
+        }
+        let mut digest = Sha256::new();
+        digest.update(self.config.seed.to_le_bytes());
+        digest.update((salt.len() as u64).to_le_bytes());
+        digest.update(salt);
+        digest.update(key);
+        let subject: [u8; 32] = digest.finalize().into();
+        let n = {
+            let mut state = self.lock();
+            let seen = state.draws.entry(subject).or_insert(0);
+            *seen += 1;
+            *seen - 1
+        };
+        let mut digest = Sha256::new();
+        digest.update(subject);
+        digest.update(n.to_le_bytes());
+        let draw: [u8; 32] = digest.finalize().into();
+        let mut head = [0u8; 8];
+        head.copy_from_slice(&draw[..8]);
+        // The top 53 bits as a fraction in [0, 1).
+        let x = (u64::from_le_bytes(head) >> 11) as f64 / (1u64 << 53) as f64;
         x < rate
     }
 
