@@ -155,6 +155,74 @@ fn an_edit_inside_a_value_leaves_the_project_rules_alone() {
     );
 }
 
+/// What the checker says of the fixture's files directly, without the database.
+fn direct_diagnostics(f: &Fixture) -> Vec<amap::diagnostics::Diagnostic> {
+    let (aurora, _) = amap::schema::load_aurora(&schema("aurora.toml"), FileId(0));
+    let (connect, _) = amap::schema::load_connect(&schema("connect.toml"), FileId(1));
+    let env = amap::check::Env {
+        aurora: &aurora,
+        connect: &connect,
+    };
+    let trees: Vec<(FileId, amap::syntax::ast::File)> = f
+        .files
+        .iter()
+        .map(|s| {
+            (
+                s.id(&f.db),
+                amap::syntax::parse(s.text(&f.db), s.id(&f.db)).0,
+            )
+        })
+        .collect();
+    let files: Vec<amap::check::ProjectFile<'_>> = trees
+        .iter()
+        .map(|(file, ast)| amap::check::ProjectFile { file: *file, ast })
+        .collect();
+    amap::check::check_project(&files, &env).diagnostics
+}
+
+/// The project-wide rules find their diagnostics over position-free facts and place them
+/// afterwards: typing above the templates they are about moves them to the right place
+/// without running the rules again.
+#[test]
+fn rule_diagnostics_follow_moved_code_without_rerunning_the_rules() {
+    let mut f = project();
+    // File 1 repeats file 0's template names and targets, after a table nobody uses: E0109,
+    // W0401, W0402 and W0403, with labels pointing into file 0.
+    let copy = f.files[0].text(&f.db).clone();
+    let table = "table unused: text -> text {\n    \"a\" => \"b\"\n}\n\n";
+    f.inputs
+        .set_text(&mut f.db, f.files[1], &format!("{table}{copy}"));
+    let diags = db::checked(&f.db).diagnostics;
+    for code in ["E0109", "W0401", "W0402", "W0403"] {
+        assert!(
+            diags.iter().any(|d| d.code.as_str() == code),
+            "{code} missing: {diags:?}"
+        );
+    }
+    assert_eq!(diags, direct_diagnostics(&f));
+    take(&f.log);
+
+    // A comment typed above the templates of each of the two files moves them (below the
+    // table, which stays where it is).
+    for (file, at) in [(f.files[0], 0), (f.files[1], table.len())] {
+        let mut text = file.text(&f.db).clone();
+        text.insert_str(at, "// moved\n");
+        f.inputs.set_text(&mut f.db, file, &text);
+        let moved = db::checked(&f.db).diagnostics;
+        let events = take(&f.log);
+        assert!(
+            !events.iter().any(|e| e.starts_with("position_free_rules(")),
+            "{events:?}"
+        );
+        assert!(
+            events.iter().any(|e| e.starts_with("project_rules(")),
+            "{events:?}"
+        );
+        assert_ne!(moved, diags, "nothing moved");
+        assert_eq!(moved, direct_diagnostics(&f));
+    }
+}
+
 #[test]
 fn an_unchanged_text_starts_no_new_work() {
     let mut f = project();

@@ -1,9 +1,10 @@
 //! The incremental database: a project's texts are salsa inputs, and parsing, the table index,
 //! the check of each file's templates, the project-wide rules and the plan are queries over them.
 //! Editing one file re-parses that file and re-checks only its templates. The table index reads
-//! each file's tables alone and the project-wide rules each file's summary (names, references,
-//! targets, tables used), so an edit that leaves those equal re-runs neither; everything whose
-//! inputs came out equal is reused. The checker itself knows nothing of salsa: these queries
+//! each file's tables alone, and the project-wide rules each file's position-free facts (names,
+//! references, targets, tables used), so an edit that leaves those equal re-runs neither —
+//! typing that moves code included; the rules' few diagnostics are placed afterwards. Everything
+//! whose inputs came out equal is reused. The checker itself knows nothing of salsa: these queries
 //! wrap [`crate::check`].
 //!
 //! The database knows nothing of the file system either. Its host (the command line, the
@@ -21,7 +22,7 @@
 //! ```
 
 use crate::check::{self, CheckedTable, CheckedTemplate, Env, Items, TemplateOutput};
-use crate::diagnostics::{Diagnostic, FileId, SourceMap};
+use crate::diagnostics::{Diagnostic, FileId, Location, SourceMap, Span};
 use crate::plan::{self, Bundle, SchemaHashes, TemplatePlan};
 use crate::schema::{AuroraSchema, ConnectSchema};
 use crate::syntax::ast;
@@ -409,16 +410,92 @@ pub fn file_summary(db: &dyn salsa::Database, file: Source) -> FileSummary {
     FileSummary { outputs }
 }
 
-/// The cross-template rules (E0109, W0401, W0402, W0403) over every file's summary.
+/// Marks a position-free span in rule facts (no file is 2 GiB long).
+const POSITION_FREE: u32 = 0x8000_0000;
+
+/// The position-free stand-in for a part of a file's `template`-th template: part 0 is its
+/// name, 1 its header, `2 + k` its `k`-th target.
+fn placeholder(template: usize, part: usize) -> Span {
+    Span::new(POSITION_FREE | template as u32, POSITION_FREE | part as u32)
+}
+
+/// A file's summary with every position replaced by a [`placeholder`]: typing above a
+/// template moves its spans but leaves these equal, so the rules over them are not re-run.
 #[salsa::tracked(returns(ref))]
-pub fn project_rules(db: &dyn salsa::Database) -> Vec<Diagnostic> {
+pub fn file_rule_facts(db: &dyn salsa::Database, file: Source) -> FileSummary {
+    let outputs = file_summary(db, file)
+        .outputs
+        .iter()
+        .enumerate()
+        .map(|(i, o)| TemplateOutput {
+            template: CheckedTemplate {
+                header: placeholder(i, 1),
+                ..o.template.clone()
+            },
+            diagnostics: Vec::new(),
+            used_tables: o.used_tables.clone(),
+            targets: o
+                .targets
+                .iter()
+                .enumerate()
+                .map(|(k, (target, _))| (target.clone(), placeholder(i, 2 + k)))
+                .collect(),
+            name_span: placeholder(i, 0),
+        })
+        .collect();
+    FileSummary { outputs }
+}
+
+/// The cross-template rules over the position-free facts of every file.
+#[salsa::tracked(returns(ref))]
+fn position_free_rules(db: &dyn salsa::Database) -> Vec<Diagnostic> {
     let project = Project::get(db);
     let outputs: Vec<&TemplateOutput> = project
         .files(db)
         .iter()
-        .flat_map(|f| file_summary(db, *f).outputs.iter())
+        .flat_map(|f| file_rule_facts(db, *f).outputs.iter())
         .collect();
     check::project_rules(&outputs, &table_index(db).items)
+}
+
+/// The cross-template rules (E0109, W0401, W0402, W0403): found over position-free facts, then
+/// placed by looking up the spans of only the files they are about. An edit that moves code
+/// re-runs neither step unless a diagnostic of the rules is in the edited file.
+#[salsa::tracked(returns(ref))]
+pub fn project_rules(db: &dyn salsa::Database) -> Vec<Diagnostic> {
+    let mut diags = position_free_rules(db).clone();
+    for d in &mut diags {
+        place(db, &mut d.primary);
+        for label in &mut d.labels {
+            place(db, &mut label.location);
+        }
+        for fix in &mut d.fixes {
+            place(db, &mut fix.location);
+        }
+    }
+    diags
+}
+
+/// Replaces a [`placeholder`] by the span it stands for.
+fn place(db: &dyn salsa::Database, location: &mut Location) {
+    let span = location.span;
+    if span.start & POSITION_FREE == 0 {
+        return;
+    }
+    let template = (span.start & !POSITION_FREE) as usize;
+    let part = (span.end & !POSITION_FREE) as usize;
+    let project = Project::get(db);
+    let Some(file) = project.files(db).iter().find(|f| f.id(db) == location.file) else {
+        return;
+    };
+    let Some(out) = file_summary(db, *file).outputs.get(template) else {
+        return;
+    };
+    location.span = match part {
+        0 => out.name_span,
+        1 => out.template.header,
+        k => out.targets.get(k - 2).map_or(out.name_span, |(_, s)| *s),
+    };
 }
 
 /// The syntax errors and template diagnostics of one file (project-wide rules excluded).
