@@ -12,6 +12,24 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 
+/// The members of a case in its JSON form (`docs/connect-case.md`), as [`Case`] reads them.
+pub const CASE_KEYS: &[&str] = &[
+    "reference",
+    "type",
+    "status",
+    "created_at",
+    "updated_at",
+    "fields",
+    "dates",
+    "person",
+    "address",
+    "references",
+    "attachments",
+];
+
+/// The members of an attachment listed in a case, as [`Attachment`] reads them.
+pub const ATTACHMENT_KEYS: &[&str] = &["id", "name", "content_type", "size", "path", "url"];
+
 /// A Connect case.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -456,6 +474,47 @@ mod tests {
     use super::*;
     use crate::schema::{ConnectDate, ConnectField, Decl};
     use serde_json::json;
+
+    fn keys(v: Value) -> Vec<String> {
+        match v {
+            Value::Object(m) => m.keys().cloned().collect(),
+            other => panic!("not an object: {other}"),
+        }
+    }
+
+    #[test]
+    fn the_key_lists_are_the_members_the_model_reads() {
+        let case = serde_json::to_value(Case::default()).expect("case");
+        assert_eq!(keys(case), CASE_KEYS);
+        let attachment = Attachment {
+            path: Some("p".into()),
+            url: Some("u".into()),
+            ..Attachment::default()
+        };
+        assert_eq!(
+            keys(serde_json::to_value(attachment).expect("attachment")),
+            ATTACHMENT_KEYS
+        );
+        let filled = |keys: &[&str]| {
+            Value::Object(
+                keys.iter()
+                    .map(|k| (k.to_string(), Value::from("x")))
+                    .collect(),
+            )
+        };
+        let person: Person =
+            serde_json::from_value(filled(crate::schema::PERSON_ATTRS)).expect("person");
+        assert_eq!(
+            keys(serde_json::to_value(person).expect("person")),
+            crate::schema::PERSON_ATTRS
+        );
+        let address: Address =
+            serde_json::from_value(filled(crate::schema::ADDRESS_ATTRS)).expect("address");
+        assert_eq!(
+            keys(serde_json::to_value(address).expect("address")),
+            crate::schema::ADDRESS_ATTRS
+        );
+    }
 
     fn field(name: &str, ty: ScalarType) -> ConnectField {
         ConnectField {

@@ -12,43 +12,12 @@
 //! - A validation failure: `{"template", "failure": {"location", "mapping", "reason"}}`.
 
 use crate::plan::Bundle;
-use crate::runtime::case::Case;
+use crate::runtime::case::{CASE_KEYS, Case};
 use crate::runtime::eval::{EvalFailure, PreparedBundle, WriteTarget};
-use crate::schema::{UdfWire, UdfWireStyle};
+use crate::schema::{ADDRESS_ATTRS, PERSON_ATTRS, UdfWire, UdfWireStyle};
 use crate::syntax::ast::TemplateKind;
 use jiff::Timestamp;
 use serde_json::{Map, Value};
-
-/// The top-level keys of a case in its JSON form (`docs/connect-case.md`).
-pub const CASE_KEYS: [&str; 11] = [
-    "reference",
-    "type",
-    "status",
-    "created_at",
-    "updated_at",
-    "fields",
-    "dates",
-    "person",
-    "address",
-    "references",
-    "attachments",
-];
-
-const PERSON_KEYS: [&str; 8] = [
-    "title",
-    "forename",
-    "middle_names",
-    "surname",
-    "full_name",
-    "email",
-    "phone",
-    "mobile",
-];
-
-const ADDRESS_KEYS: [&str; 11] = [
-    "summary", "line1", "line2", "line3", "town", "county", "postcode", "uprn", "usrn", "easting",
-    "northing",
-];
 
 /// Why an evaluation could not be attempted at all (as opposed to a validation failure,
 /// which is an outcome).
@@ -110,8 +79,8 @@ pub fn read_case(value: Value) -> Result<Case, String> {
             json_kind(&value)
         ));
     };
-    unknown_key(map, &CASE_KEYS, "")?;
-    for (key, allowed) in [("person", &PERSON_KEYS[..]), ("address", &ADDRESS_KEYS[..])] {
+    unknown_key(map, CASE_KEYS, "")?;
+    for (key, allowed) in [("person", PERSON_ATTRS), ("address", ADDRESS_ATTRS)] {
         if let Some(Value::Object(inner)) = map.get(key) {
             unknown_key(inner, allowed, key)?;
         }

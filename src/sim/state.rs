@@ -1,7 +1,9 @@
 //! The simulator's memory: tokens, contacts, attachments, cases, blobs and counters.
 
 use super::{Faults, FaultsUpdate, SimConfig};
-use crate::runtime::aurora::returns::{format_blob_name, parse_timestamp};
+use crate::runtime::aurora::returns::{
+    format_blob_name, insert_path, parse_timestamp, pascal_case,
+};
 use jiff::Timestamp;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -366,7 +368,7 @@ fn case_message(config: &SimConfig, case: &StoredCase, message: &mut Map<String,
             if key == &wire.field || key == "attachments" {
                 continue;
             }
-            message.insert(pascal(key), value.clone());
+            message.insert(pascal_case(key), value.clone());
         }
         let udfs = super::rules::udf_pairs(&case.body, wire);
         if !udfs.is_empty() {
@@ -394,33 +396,6 @@ fn case_message(config: &SimConfig, case: &StoredCase, message: &mut Map<String,
         json!([{"EventDateTime": seven_digit(case.created), "EventType": "CREATED"}]),
     );
     message.insert("NoteCount".into(), case.notes.len().into());
-}
-
-fn insert_path(map: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            map.insert(path.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let child = map
-                .entry(head.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if !child.is_object() {
-                *child = Value::Object(Map::new());
-            }
-            if let Value::Object(child) = child {
-                insert_path(child, rest, value);
-            }
-        }
-    }
-}
-
-fn pascal(key: &str) -> String {
-    let mut chars = key.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// `2025-12-02T09:46:56.8459700Z`: seven fractional digits, as .NET writes them.
@@ -455,6 +430,6 @@ mod tests {
         let mut m = Map::new();
         insert_path(&mut m, "A.B", json!(1));
         assert_eq!(Value::Object(m), json!({"A": {"B": 1}}));
-        assert_eq!(pascal("caseTypeCode"), "CaseTypeCode");
+        assert_eq!(pascal_case("caseTypeCode"), "CaseTypeCode");
     }
 }

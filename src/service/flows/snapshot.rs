@@ -21,8 +21,9 @@
 //! `CaseEventHistory`, …) are absent, so mappings reading them see empty values.
 
 use jiff::Timestamp;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use crate::runtime::aurora::returns::{insert_path, pascal_case};
 use crate::schema::UdfWire;
 
 /// `TriggerSource` of a snapshot built after a create.
@@ -40,7 +41,7 @@ pub fn snapshot_from_case_body(
         if key == &wire.field || key == "attachments" || key.eq_ignore_ascii_case("caseNumber") {
             continue;
         }
-        message.insert(pascal(key), value.clone());
+        message.insert(pascal_case(key), value.clone());
     }
     message.insert("CaseNumber".into(), Value::from(case_number));
     let mut root = Map::new();
@@ -83,39 +84,11 @@ fn udf_pairs(raw: Option<&Value>, wire: &UdfWire) -> Vec<(String, Value)> {
     }
 }
 
-fn insert_path(map: &mut Map<String, Value>, path: &str, value: Value) {
-    let path = path.trim_matches('.');
-    if path.is_empty() {
-        return;
-    }
-    match path.split_once('.') {
-        None => {
-            map.insert(path.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let child = map.entry(head.to_owned()).or_insert_with(|| json!({}));
-            if !child.is_object() {
-                *child = json!({});
-            }
-            if let Value::Object(child) = child {
-                insert_path(child, rest, value);
-            }
-        }
-    }
-}
-
-fn pascal(key: &str) -> String {
-    let mut chars = key.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::schema::UdfWireStyle;
+    use serde_json::json;
 
     #[test]
     fn a_create_body_becomes_a_pascal_case_snapshot() {

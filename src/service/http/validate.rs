@@ -16,23 +16,10 @@ use crate::runtime::eval::value::{from_json, show_json};
 use crate::schema::ScalarType;
 use crate::service::store::CaseRecord;
 
-/// The members of a case.
-pub(crate) const CASE_MEMBERS: &[&str] = &[
-    "reference",
-    "type",
-    "status",
-    "created_at",
-    "updated_at",
-    "fields",
-    "dates",
-    "person",
-    "address",
-    "references",
-    "attachments",
-];
-
-/// The members of an attachment listed in a case.
-const ATTACHMENT_MEMBERS: &[&str] = &["id", "name", "content_type", "size", "path", "url"];
+/// The members of a case and of an attachment listed in it: those the case model reads.
+pub(crate) use crate::runtime::case::{
+    ATTACHMENT_KEYS as ATTACHMENT_MEMBERS, CASE_KEYS as CASE_MEMBERS,
+};
 
 /// The member of the stored body the integration keeps its own state in; kept across a PUT.
 pub(crate) use crate::service::store::INTEGRATION_KEY as INTEGRATION_MEMBER;

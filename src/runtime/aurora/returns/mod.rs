@@ -10,4 +10,4 @@ pub use blob_name::{
     parse_blob_name, window_prefixes,
 };
 pub use container::{BlobContainer, BlobContainerSettings, BlobPage, parse_listing};
-pub use snapshot::{Snapshot, SnapshotError, lookup, parse_timestamp};
+pub use snapshot::{Snapshot, SnapshotError, insert_path, lookup, parse_timestamp, pascal_case};

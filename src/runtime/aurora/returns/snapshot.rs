@@ -4,7 +4,42 @@
 //! (`Message.CaseNumber`, `Message.CaseEventHistory.0.EventDateTime`).
 
 use jiff::Timestamp;
-use serde_json::Value;
+use serde_json::{Map, Value};
+
+/// Puts `value` at the dotted `path` of `map`, making the objects on the way (a member on the
+/// way that is not an object is replaced by one). Dots at either end are ignored; an empty path
+/// puts nothing.
+pub fn insert_path(map: &mut Map<String, Value>, path: &str, value: Value) {
+    let path = path.trim_matches('.');
+    if path.is_empty() {
+        return;
+    }
+    match path.split_once('.') {
+        None => {
+            map.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let child = map
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            if let Value::Object(child) = child {
+                insert_path(child, rest, value);
+            }
+        }
+    }
+}
+
+/// A CreateCase key as a snapshot writes it: `caseTypeCode` → `CaseTypeCode`.
+pub fn pascal_case(key: &str) -> String {
+    let mut chars = key.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("snapshot {name}: {message}")]
