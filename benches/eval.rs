@@ -9,7 +9,7 @@
 //! `cargo bench --bench eval` prints the ratio and the allocations first, then runs the
 //! criterion measurements.
 
-use amap::plan::{self, Bundle, CompileInput};
+use amap::plan::Bundle;
 use amap::runtime::case::Case;
 use amap::runtime::eval::{PreparedBundle, TemplateId};
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -372,13 +372,7 @@ fn compile_plan() -> Bundle {
         errors.is_empty(),
         "the bench template has errors: {errors:#?}"
     );
-    let bundle = plan::compile(&CompileInput {
-        checked: &checked,
-        env: ws.env(),
-        sources: &ws.sources,
-        template_files: &ws.template_files(),
-        schemas: ws.schema_hashes(),
-    });
+    let bundle = ws.compile(&checked);
     assert_eq!(bundle.templates.len(), 1, "the bench template compiles");
     assert_eq!(bundle.templates[0].mappings.len(), 30);
     bundle

@@ -3,7 +3,7 @@
 //! JSON object or fails with a validation failure that names the template, `file:line` and a
 //! reason.
 
-use amap::plan::{self, Bundle, CompileInput};
+use amap::plan::Bundle;
 use amap::runtime::case::{self, Case};
 use amap::runtime::eval::PreparedBundle;
 use amap::syntax::ast::TemplateKind;
@@ -27,13 +27,7 @@ fn examples() -> &'static Examples {
             .expect("the examples load");
         let checked = ws.check();
         assert!(!checked.diagnostics.iter().any(|d| d.is_error()));
-        let bundle = plan::compile(&CompileInput {
-            checked: &checked,
-            env: ws.env(),
-            sources: &ws.sources,
-            template_files: &ws.template_files(),
-            schemas: ws.schema_hashes(),
-        });
+        let bundle = ws.compile(&checked);
         assert_eq!(bundle.templates.len(), 6);
         let prepared = PreparedBundle::new(&bundle).expect("the examples prepare");
         Examples {

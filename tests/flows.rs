@@ -5,7 +5,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use amap::plan::{CompileInput, compile};
 use amap::runtime::aurora::{AuroraClient, AuroraSettings, Secret};
 use amap::runtime::eval::PreparedBundle;
 use amap::schema::AuroraSchema;
@@ -35,13 +34,7 @@ fn examples() -> (PreparedBundle, AuroraSchema) {
     let ws = amap::workspace::load(&dir).expect("the examples load");
     let checked = ws.check();
     assert_eq!(checked.error_count(), 0, "{:?}", checked.diagnostics);
-    let bundle = compile(&CompileInput {
-        checked: &checked,
-        env: ws.env(),
-        sources: &ws.sources,
-        template_files: &ws.template_files(),
-        schemas: ws.schema_hashes(),
-    });
+    let bundle = ws.compile(&checked);
     let plans = PreparedBundle::new(&bundle).expect("the plans prepare");
     (plans, ws.aurora.clone())
 }

@@ -4,7 +4,7 @@ use super::CliError;
 use crate::check::Checked;
 use crate::diagnostics::render::Counts;
 use crate::diagnostics::{Diagnostic, SourceMap};
-use crate::plan::{self, Bundle, CompileInput};
+use crate::plan::Bundle;
 use crate::syntax::ast;
 use crate::workspace::{self, PROJECT_FILE, Workspace, WorkspaceError};
 use std::path::Path;
@@ -96,13 +96,7 @@ impl Project {
     /// The plan bundle. Templates with errors are left out, so call it when there are none.
     pub fn compile(&self) -> Bundle {
         let ws = &self.workspace;
-        plan::compile(&CompileInput {
-            checked: &self.checked,
-            env: ws.env(),
-            sources: &ws.sources,
-            template_files: &ws.template_files(),
-            schemas: ws.schema_hashes(),
-        })
+        ws.compile(&self.checked)
     }
 }
 

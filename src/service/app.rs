@@ -26,7 +26,6 @@ use super::settings::stored_aurora;
 use super::store::{Store, StoreError};
 use super::worker::{WorkerConfig, run_workers};
 use crate::diagnostics::render::{self, HumanOptions};
-use crate::plan::{self, CompileInput};
 use crate::runtime::aurora::{AuroraClient, AuroraError};
 use crate::runtime::eval::PreparedBundle;
 use crate::workspace;
@@ -88,13 +87,7 @@ pub fn compile_project(project_dir: &Path) -> Result<PreparedBundle, ServiceErro
             diagnostics: render::human(&only_errors, &ws.sources, &options),
         });
     }
-    let bundle = plan::compile(&CompileInput {
-        checked: &checked,
-        env: ws.env(),
-        sources: &ws.sources,
-        template_files: &ws.template_files(),
-        schemas: ws.schema_hashes(),
-    });
+    let bundle = ws.compile(&checked);
     PreparedBundle::new(&bundle).map_err(|e| ServiceError::Plans(e.to_string()))
 }
 

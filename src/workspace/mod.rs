@@ -10,7 +10,7 @@ mod files;
 
 use crate::check::{self, Checked, Env, ProjectFile};
 use crate::diagnostics::{self, Code, Diagnostic, FileId, SourceMap, Span};
-use crate::plan::SchemaHashes;
+use crate::plan::{self, Bundle, CompileInput, SchemaHashes};
 use crate::schema::{
     AuroraSchema, ConnectSchema, ProjectConfig, load_aurora, load_connect, parse_project,
 };
@@ -204,6 +204,18 @@ impl Workspace {
         checked.diagnostics.extend(self.diagnostics.iter().cloned());
         diagnostics::sort(&mut checked.diagnostics);
         checked
+    }
+
+    /// Compiles checked templates of this workspace into a plan bundle (call it only when
+    /// `checked` has no errors).
+    pub fn compile(&self, checked: &Checked) -> Bundle {
+        plan::compile(&CompileInput {
+            checked,
+            env: self.env(),
+            sources: &self.sources,
+            template_files: &self.template_files(),
+            schemas: self.schema_hashes(),
+        })
     }
 }
 

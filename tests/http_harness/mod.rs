@@ -6,7 +6,6 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use amap::plan::{CompileInput, compile};
 use amap::runtime::aurora::Secret;
 use amap::runtime::eval::PreparedBundle;
 use amap::service::aurora_slot::AuroraSlot;
@@ -28,13 +27,7 @@ pub fn plans() -> Arc<PreparedBundle> {
     let ws = amap::workspace::load(&dir).expect("the example project loads");
     let checked = ws.check();
     assert_eq!(checked.error_count(), 0, "{:?}", checked.diagnostics);
-    let bundle = compile(&CompileInput {
-        checked: &checked,
-        env: ws.env(),
-        sources: &ws.sources,
-        template_files: &ws.template_files(),
-        schemas: ws.schema_hashes(),
-    });
+    let bundle = ws.compile(&checked);
     Arc::new(PreparedBundle::new(&bundle).expect("the example plans prepare"))
 }
 
