@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use amap::runtime::eval::{FieldWrite, WriteTarget};
 use amap::service::retry::{RetryConfig, RetryPolicy};
 use amap::service::store::{
-    CaseRecord, JobId, JobKind, JobProgress, JobState, LogOutcome, LogQuery, NewLogEntry, Store,
-    StoreConfig, StoreError, UploadedAttachment, after,
+    CaseRecord, JobId, JobKind, JobProgress, JobState, LogOutcome, LogQuery, NewLogEntry,
+    SnapshotTime, Store, StoreConfig, StoreError, UploadedAttachment, after, applied_snapshot_time,
 };
 use amap::service::worker::{JobContext, Outcome, WorkerConfig, run_workers};
 use jiff::Timestamp;
@@ -348,6 +349,82 @@ async fn cases_keep_references_and_find_by_reference_value() -> TestResult {
         store.set_case_body("NOPE", &json!({})).await,
         Err(StoreError::UnknownCase(_))
     ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_connect_update_keeps_the_integrations_own_member_even_under_concurrent_writes()
+-> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    let first = case("CAS-K", &[("aurora", "A-1")]);
+    assert!(
+        store.upsert_case_keeping(&first, "integration").await?,
+        "new"
+    );
+    // The integration writes its own state into the body.
+    store
+        .set_case_body(
+            "CAS-K",
+            &json!({"fields": {"depth": 40}, "integration": {"applied": {"aurora": 7}}}),
+        )
+        .await?;
+    // Connect sends the case again, with other fields and a forged integration member.
+    let mut update = case("CAS-K", &[]);
+    update.body = json!({"fields": {"depth": 55}, "integration": {"applied": {"aurora": 1}}});
+    assert!(
+        !store.upsert_case_keeping(&update, "integration").await?,
+        "not new"
+    );
+    let stored = store.get_case("CAS-K").await?.ok_or("case missing")?;
+    assert_eq!(stored.case.body["fields"]["depth"], 55);
+    assert_eq!(stored.case.body["integration"]["applied"]["aurora"], 7);
+    assert_eq!(
+        stored.case.references.get("aurora").map(String::as_str),
+        Some("A-1")
+    );
+
+    // Snapshots applied while Connect keeps sending the case: whatever the interleaving, the
+    // newest snapshot's time stays recorded (a PUT never puts back a stale copy of it).
+    let store = Arc::new(store);
+    let mut tasks = Vec::new();
+    for n in 0..20i64 {
+        let s = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let mut update = case("CAS-K", &[]);
+            update.body = json!({"fields": {"depth": 100 + n}});
+            s.upsert_case_keeping(&update, "integration")
+                .await
+                .map(|_| ())
+        }));
+        let s = Arc::clone(&store);
+        tasks.push(tokio::spawn(async move {
+            let writes = vec![FieldWrite {
+                target: WriteTarget::Field("aurora_status".into()),
+                value: json!(format!("status {n}")),
+            }];
+            s.apply_field_writes(
+                "CAS-K",
+                "aurora",
+                SnapshotTime::TakenAt(ms(1_000 + n)),
+                |_| Ok::<_, String>(writes.clone()),
+            )
+            .await
+            .map(|_| ())
+        }));
+    }
+    for task in tasks {
+        task.await??;
+    }
+    let stored = store.get_case("CAS-K").await?.ok_or("case missing")?;
+    assert_eq!(
+        applied_snapshot_time(&stored.case.body, "aurora"),
+        Some(ms(1_019)),
+        "{}",
+        stored.case.body
+    );
+    let depth = stored.case.body["fields"]["depth"].as_i64().unwrap_or(0);
+    assert!((100..120).contains(&depth), "{depth}");
     Ok(())
 }
 

@@ -72,30 +72,24 @@ pub(crate) async fn put_case(
     CaseRef(reference): CaseRef,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
-    let mut record = validate::case_record(&reference, &body).map_err(|details| {
+    let record = validate::case_record(&reference, &body).map_err(|details| {
         ApiError::unprocessable("invalid_case", validate::count("the case", &details))
             .with_details(details)
     })?;
     let store = &state.ctx.store;
-    let existing = store.get_case(&reference).await?;
     // The integration's own state (for example the newest snapshot applied) is not Connect's to
-    // replace.
-    if let Some(kept) = existing
-        .as_ref()
-        .and_then(|c| c.case.body.get(INTEGRATION_MEMBER))
-        && let Value::Object(body) = &mut record.body
-    {
-        body.insert(INTEGRATION_MEMBER.into(), kept.clone());
-    }
-    store.upsert_case(&record).await?;
+    // replace; the store keeps it even when a snapshot is applied during this request.
+    let created = store
+        .upsert_case_keeping(&record, INTEGRATION_MEMBER)
+        .await?;
     let stored = store
         .get_case(&reference)
         .await?
         .ok_or_else(|| unknown_case(&reference))?;
-    let status = if existing.is_some() {
-        StatusCode::OK
-    } else {
+    let status = if created {
         StatusCode::CREATED
+    } else {
+        StatusCode::OK
     };
     Ok((status, Json(case_view(&state, stored).await?)).into_response())
 }

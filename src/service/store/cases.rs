@@ -152,6 +152,77 @@ impl Store {
         Ok(())
     }
 
+    /// Stores a case as [`Store::upsert_case`] does, except that the stored body's member
+    /// `keep` (the integration's own state) stays as it is, whatever `case.body` holds there.
+    /// The write only lands on the body it was merged with: when another writer (a snapshot
+    /// being applied) changes the case in between, the merge is done again, so neither write is
+    /// lost. Answers whether the case is new.
+    pub async fn upsert_case_keeping(&self, case: &CaseRecord, keep: &str) -> StoreResult<bool> {
+        const READ_SQL: &str = "SELECT body FROM cases WHERE reference = $1";
+        const INSERT_SQL: &str = "INSERT INTO cases (reference, case_type, status, body, \
+             created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
+             ON CONFLICT (reference) DO NOTHING";
+        const UPDATE_SQL: &str = "UPDATE cases SET case_type = $2, status = $3, body = $4, \
+             updated_at = $5 WHERE reference = $1 AND body = $6";
+        let mut fresh = case.body.clone();
+        if let Value::Object(body) = &mut fresh {
+            body.remove(keep);
+        }
+        loop {
+            let now = now_ms();
+            let outcome: Option<bool> = with_pool!(self, pool => {
+                // Read outside the transaction: a read that then writes would have to upgrade
+                // its lock, which SQLite refuses once another connection has written; the
+                // compare-and-set below makes the pair safe instead.
+                let old: Option<String> = sqlx::query_scalar(READ_SQL)
+                    .bind(&case.reference)
+                    .fetch_optional(pool)
+                    .await?;
+                let mut tx = pool.begin().await?;
+                let mut body = fresh.clone();
+                let (sql, old_text) = match &old {
+                    None => (INSERT_SQL, String::new()),
+                    Some(text) => {
+                        let stored: Value = from_json_text("case body", text)?;
+                        if let (Some(kept), Value::Object(body)) = (stored.get(keep), &mut body) {
+                            body.insert(keep.to_owned(), kept.clone());
+                        }
+                        (UPDATE_SQL, text.clone())
+                    }
+                };
+                let mut query = sqlx::query(sql)
+                    .bind(&case.reference)
+                    .bind(&case.case_type)
+                    .bind(case.status.as_deref())
+                    .bind(to_json_text(&body)?)
+                    .bind(now);
+                if old.is_some() {
+                    query = query.bind(old_text);
+                }
+                if query.execute(&mut *tx).await?.rows_affected() == 0 {
+                    // Another writer got there between the read and the write: merge again.
+                    tx.rollback().await?;
+                    None
+                } else {
+                    for (name, value) in &case.references {
+                        sqlx::query(SET_REFERENCE_SQL)
+                            .bind(&case.reference)
+                            .bind(name)
+                            .bind(value)
+                            .bind(now)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await?;
+                    Some(old.is_none())
+                }
+            });
+            if let Some(created) = outcome {
+                return Ok(created);
+            }
+        }
+    }
+
     /// The case with this reference, with all its references.
     pub async fn get_case(&self, reference: &str) -> StoreResult<Option<StoredCase>> {
         let sql = "SELECT case_type, status, body, created_at, updated_at FROM cases \
