@@ -74,28 +74,9 @@ impl CaseRules {
     /// Problems of a CreateCase body (fields and UDFs; attachments and the contact are checked
     /// against the simulator's state elsewhere).
     pub fn check_create(&self, body: &Value) -> Problems {
-        let mut problems = Problems::new();
-        let Some(map) = body.as_object() else {
-            add(
-                &mut problems,
-                "$",
-                "The request body must be a JSON object.",
-            );
-            return problems;
-        };
-        for rule in &self.create {
-            check_value(
-                &mut problems,
-                &rule.name,
-                map.get(&rule.name),
-                rule.required,
-                rule.ty,
-                rule.max_length,
-                &rule.values,
-            );
-        }
+        let mut problems = check_fields(&self.create, body);
         if !self.udfs.is_empty()
-            && let Some(raw) = map.get(&self.udf_wire.field)
+            && let Some(raw) = body.get(&self.udf_wire.field)
         {
             self.check_udfs(&mut problems, raw);
         }
@@ -104,27 +85,7 @@ impl CaseRules {
 
     /// Problems of a CreateContact body.
     pub fn check_contact(&self, body: &Value) -> Problems {
-        let mut problems = Problems::new();
-        let Some(map) = body.as_object() else {
-            add(
-                &mut problems,
-                "$",
-                "The request body must be a JSON object.",
-            );
-            return problems;
-        };
-        for rule in &self.contact {
-            check_value(
-                &mut problems,
-                &rule.name,
-                map.get(&rule.name),
-                rule.required,
-                rule.ty,
-                rule.max_length,
-                &rule.values,
-            );
-        }
-        problems
+        check_fields(&self.contact, body)
     }
 
     fn check_udfs(&self, problems: &mut Problems, raw: &Value) {
@@ -205,6 +166,31 @@ fn is_missing(v: Option<&Value>) -> bool {
         Some(Value::String(s)) => s.trim().is_empty(),
         _ => false,
     }
+}
+
+/// Problems of a JSON object body against field rules (one problem when it is not an object).
+fn check_fields(rules: &[FieldRule], body: &Value) -> Problems {
+    let mut problems = Problems::new();
+    let Some(map) = body.as_object() else {
+        add(
+            &mut problems,
+            "$",
+            "The request body must be a JSON object.",
+        );
+        return problems;
+    };
+    for rule in rules {
+        check_value(
+            &mut problems,
+            &rule.name,
+            map.get(&rule.name),
+            rule.required,
+            rule.ty,
+            rule.max_length,
+            &rule.values,
+        );
+    }
+    problems
 }
 
 fn check_value(
