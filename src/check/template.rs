@@ -7,7 +7,7 @@ use super::suggest::closest;
 use super::ty::{Origin, Ty, conversion_help, converts};
 use super::{CheckedTemplate, Env};
 use crate::diagnostics::{Code, Diagnostic, FileId, Span};
-use crate::schema::ScalarType;
+use crate::schema::{AuroraField, ScalarType};
 use crate::syntax::ast::{self, Root, TemplateKind};
 use std::collections::{BTreeSet, HashMap};
 
@@ -273,60 +273,32 @@ impl Cx<'_> {
         let name = self.single_segment(path)?;
         let env = self.env;
         match path.root {
-            Root::Aurora => match env.aurora.create_field(&name) {
-                Some(f) => Some(TargetInfo {
-                    target: TargetRef::Aurora {
-                        field: f.name.clone(),
-                        ty: f.ty,
-                        wire: f.wire,
-                        required: f.required,
-                        max_length: f.max_length,
-                    },
+            Root::Aurora => self.aurora_target(
+                path,
+                &name,
+                display,
+                &env.aurora.create,
+                "a CreateCase field of the Aurora schema",
+                |f| TargetRef::Aurora {
+                    field: f.name.clone(),
+                    ty: f.ty,
+                    wire: f.wire,
+                    required: f.required,
+                    max_length: f.max_length,
+                },
+            ),
+            Root::Contact => self.aurora_target(
+                path,
+                &name,
+                display,
+                &env.aurora.contact,
+                "a contact field of the Aurora schema",
+                |f| TargetRef::Contact {
+                    field: f.name.clone(),
                     ty: f.ty,
                     required: f.required,
-                    max_len: f.max_length,
-                    values: (f.ty == ScalarType::Choice).then(|| f.values.clone()),
-                    display,
-                }),
-                None => {
-                    let names: Vec<&str> =
-                        env.aurora.create.iter().map(|f| f.name.as_str()).collect();
-                    self.unknown(
-                        Code::E0102,
-                        path,
-                        &name,
-                        &names,
-                        "a CreateCase field of the Aurora schema",
-                    );
-                    None
-                }
-            },
-            Root::Contact => match env.aurora.contact_field(&name) {
-                Some(f) => Some(TargetInfo {
-                    target: TargetRef::Contact {
-                        field: f.name.clone(),
-                        ty: f.ty,
-                        required: f.required,
-                    },
-                    ty: f.ty,
-                    required: f.required,
-                    max_len: f.max_length,
-                    values: (f.ty == ScalarType::Choice).then(|| f.values.clone()),
-                    display,
-                }),
-                None => {
-                    let names: Vec<&str> =
-                        env.aurora.contact.iter().map(|f| f.name.as_str()).collect();
-                    self.unknown(
-                        Code::E0102,
-                        path,
-                        &name,
-                        &names,
-                        "a contact field of the Aurora schema",
-                    );
-                    None
-                }
-            },
+                },
+            ),
             // Incoming targets are never required: an empty value leaves the field unchanged.
             Root::Field => match env.connect.field(&name) {
                 Some(f) => Some(TargetInfo {
@@ -380,6 +352,32 @@ impl Cx<'_> {
             },
             _ => None,
         }
+    }
+
+    /// A CreateCase or contact target: the field named in `fields`, or E0102 with the nearest
+    /// names.
+    fn aurora_target(
+        &mut self,
+        path: &ast::Path,
+        name: &str,
+        display: String,
+        fields: &[AuroraField],
+        what: &str,
+        target: impl FnOnce(&AuroraField) -> TargetRef,
+    ) -> Option<TargetInfo> {
+        let Some(f) = fields.iter().find(|f| f.name == name) else {
+            let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+            self.unknown(Code::E0102, path, name, &names, what);
+            return None;
+        };
+        Some(TargetInfo {
+            target: target(f),
+            ty: f.ty,
+            required: f.required,
+            max_len: f.max_length,
+            values: (f.ty == ScalarType::Choice).then(|| f.values.clone()),
+            display,
+        })
     }
 
     /// The one segment of a non-Aurora path; more than one is an unknown name.
