@@ -13,9 +13,10 @@ use amap::plan::Bundle;
 use amap::runtime::case::Case;
 use amap::runtime::eval::{PreparedBundle, TemplateId};
 use criterion::{Criterion, criterion_group, criterion_main};
+use mimalloc::MiMalloc;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::{Deserialize, Serialize};
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::borrow::Cow;
 use std::fmt::{self, Write as _};
 use std::hint::black_box;
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 // ---- counting allocations ----
 
+/// Counts calls into the allocator the `amap` binary uses (mimalloc, src/main.rs).
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
@@ -31,14 +33,14 @@ static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
+        unsafe { MiMalloc.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { MiMalloc.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { MiMalloc.realloc(ptr, layout, new_size) }
     }
 }
 

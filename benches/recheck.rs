@@ -7,6 +7,10 @@
 #[path = "common/project.rs"]
 mod project;
 
+/// The allocator of the `amap` binary (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use amap::ide::db::{self, Database, ProjectInputs};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;

@@ -6,7 +6,7 @@ use super::literal::canonical_number;
 use crate::diagnostics::{Code, Diagnostic, FileId, Span};
 use crate::schema::ScalarType;
 use crate::syntax::ast;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// A table as templates see it.
 #[derive(Clone, Debug, PartialEq)]
@@ -130,7 +130,7 @@ pub fn index_tables(files: &[(FileId, &ast::File)]) -> (Items, Vec<Diagnostic>) 
             let key = type_of(&table.key_type, *file, &mut diags);
             let value = type_of(&table.value_type, *file, &mut diags);
             let mut entries = Vec::new();
-            let mut seen: HashMap<String, Span> = HashMap::new();
+            let mut seen: HashMap<String, Span> = HashMap::default();
             let (mut keys, mut values, mut value_spans) = (Vec::new(), Vec::new(), Vec::new());
             let mut max_value_len = None::<u32>;
             for entry in &table.entries {

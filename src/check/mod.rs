@@ -21,6 +21,7 @@ pub use template::{TemplateOutput, check_template};
 use crate::diagnostics::FileId;
 use crate::schema::{AuroraSchema, ConnectSchema};
 use crate::syntax::ast;
+use rayon::prelude::*;
 
 /// The schemas a project is checked against.
 #[derive(Clone, Copy)]
@@ -85,14 +86,20 @@ impl Checked {
 pub fn check_project(files: &[ProjectFile<'_>], env: &Env<'_>) -> Checked {
     let pairs: Vec<(FileId, &ast::File)> = files.iter().map(|f| (f.file, f.ast)).collect();
     let (items, mut diagnostics) = index_tables(&pairs);
-    let mut outputs = Vec::new();
-    for f in files {
-        for item in &f.ast.items {
-            if let ast::Item::Template(t) = item {
-                outputs.push(check_template(t, f.file, env, &items));
-            }
-        }
-    }
+    // Templates are checked independently of each other, several at a time.
+    let templates: Vec<(&ast::Template, FileId)> = files
+        .iter()
+        .flat_map(|f| {
+            f.ast.items.iter().filter_map(move |item| match item {
+                ast::Item::Template(t) => Some((t, f.file)),
+                _ => None,
+            })
+        })
+        .collect();
+    let outputs: Vec<TemplateOutput> = templates
+        .par_iter()
+        .map(|(t, file)| check_template(t, *file, env, &items))
+        .collect();
     let refs: Vec<&TemplateOutput> = outputs.iter().collect();
     diagnostics.extend(project_rules(&refs, &items));
     let mut templates = Vec::with_capacity(outputs.len());

@@ -6,14 +6,15 @@ use super::items::Items;
 use super::template::TemplateOutput;
 use crate::diagnostics::{Code, Diagnostic, FileId, Span};
 use crate::syntax::ast::TemplateKind;
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 
 /// Runs the cross-template rules over the per-template results, in project order.
 pub fn project_rules(outputs: &[&TemplateOutput], items: &Items) -> Vec<Diagnostic> {
     let mut diags = Vec::new();
-    let mut names: HashMap<&str, (FileId, Span)> = HashMap::new();
-    let mut creates: HashMap<&str, (FileId, Span, &str)> = HashMap::new();
-    let mut incoming_targets: HashMap<(&str, &str), (FileId, Span, &str)> = HashMap::new();
+    let mut names: HashMap<&str, (FileId, Span)> = HashMap::default();
+    let mut creates: HashMap<&str, (FileId, Span, &str)> = HashMap::default();
+    let mut incoming_targets: HashMap<(&str, &str), (FileId, Span, &str)> = HashMap::default();
     let mut used: BTreeSet<&str> = BTreeSet::new();
 
     for out in outputs {

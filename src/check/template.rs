@@ -9,7 +9,8 @@ use super::{CheckedTemplate, Env};
 use crate::diagnostics::{Code, Diagnostic, FileId, Span};
 use crate::schema::{AuroraField, ScalarType};
 use crate::syntax::ast::{self, Root, TemplateKind};
-use std::collections::{BTreeSet, HashMap};
+use rustc_hash::FxHashMap as HashMap;
+use std::collections::BTreeSet;
 
 /// What checking one template yields.
 #[derive(Clone, Debug)]
@@ -111,7 +112,7 @@ pub fn check_template(
     }
 
     let mut targets: Vec<(String, Span)> = Vec::new();
-    let mut seen: HashMap<String, Span> = HashMap::new();
+    let mut seen: HashMap<String, Span> = HashMap::default();
     for m in &t.mappings {
         let Some(target) = cx.target(&m.target) else {
             // Still check the value, for its own errors.

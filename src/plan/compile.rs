@@ -3,6 +3,7 @@
 use super::bundle::*;
 use crate::check::{Checked, Env};
 use crate::diagnostics::{FileId, SourceMap, Span};
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 /// What `compile` needs besides the checked project.
@@ -33,7 +34,7 @@ pub fn compile(input: &CompileInput<'_>) -> Bundle {
     let sources = input.sources;
     let mut hashes: Vec<SourceHash> = input
         .template_files
-        .iter()
+        .par_iter()
         .map(|id| {
             let f = sources.get(*id);
             SourceHash {
@@ -59,7 +60,7 @@ pub fn compile(input: &CompileInput<'_>) -> Bundle {
     let templates = input
         .checked
         .templates
-        .iter()
+        .par_iter()
         .filter(|t| !t.has_errors)
         .map(|t| TemplatePlan {
             name: t.name.clone(),

@@ -10,7 +10,7 @@ mod scan;
 mod strings;
 
 use pest::Parser as _;
-use pest::iterators::Pair;
+use pest::iterators::{Pair, Pairs};
 
 use super::ast::{
     self, CompareOp, Cond, CondKind, Expr, ExprKind, Item, Literal, LiteralKind, Mapping, Name,
@@ -214,12 +214,14 @@ impl Reader<'_> {
     fn mapping(&mut self, pair: Pair<'_, Rule>) -> Option<Mapping> {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let target_pair = inner.next()?.into_inner().next()?;
+        let target_pair = inner.next()?;
         let target = match target_pair.as_rule() {
             Rule::udf_key => Target::Udf(self.udf_key(target_pair)?),
             _ => Target::Path(self.path(target_pair)?),
         };
         let value = self.expr(inner.find(|p| p.as_rule() == Rule::expr)?)?;
+        // The pair may end after white space that pest skipped looking for a `!` or `??`.
+        let span = Span::new(span.start, value.span.end);
         Some(Mapping {
             target,
             value,
@@ -293,12 +295,13 @@ impl Reader<'_> {
     // ------------------------------------------------------------------------------------------
     // Expressions
 
+    /// An `expr` or `p_expr`: operands (`not`s, a primary, an optional `!`) joined by `??`.
     fn expr(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
         let mut inner = pair.into_inner();
-        let mut acc = self.unary(inner.next()?)?;
+        let mut acc = self.operand(&mut inner)?;
         while let Some(p) = inner.next() {
             if p.as_rule() == Rule::coalesce_op {
-                let rhs = self.unary(inner.next()?)?;
+                let rhs = self.operand(&mut inner)?;
                 acc = Expr {
                     span: acc.span.to(rhs.span),
                     kind: ExprKind::Coalesce(Box::new(acc), Box::new(rhs)),
@@ -308,16 +311,23 @@ impl Reader<'_> {
         Some(acc)
     }
 
-    fn unary(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
+    /// One operand of an expression: `not`* primary `!`?, taken from the expression's pairs.
+    fn operand(&mut self, inner: &mut Pairs<'_, Rule>) -> Option<Expr> {
         let mut nots = Vec::new();
-        let mut operand = None;
-        for p in pair.into_inner() {
+        let mut e = loop {
+            let p = inner.next()?;
             match p.as_rule() {
                 Rule::not_op => nots.push(self.span(&p)),
-                _ => operand = Some(self.postfix(p)?),
+                _ => break self.primary(p)?,
             }
+        };
+        if inner.peek().is_some_and(|p| p.as_rule() == Rule::bang) {
+            let bang = inner.next()?;
+            e = Expr {
+                span: e.span.to(self.span(&bang)),
+                kind: ExprKind::Require(Box::new(e)),
+            };
         }
-        let mut e = operand?;
         while let Some(not) = nots.pop() {
             e = Expr {
                 span: not.to(e.span),
@@ -325,18 +335,6 @@ impl Reader<'_> {
             };
         }
         Some(e)
-    }
-
-    fn postfix(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
-        let mut inner = pair.into_inner();
-        let e = self.primary(inner.next()?)?;
-        Some(match inner.next() {
-            Some(bang) => Expr {
-                span: e.span.to(self.span(&bang)),
-                kind: ExprKind::Require(Box::new(e)),
-            },
-            None => e,
-        })
     }
 
     fn primary(&mut self, pair: Pair<'_, Rule>) -> Option<Expr> {
@@ -488,13 +486,12 @@ impl Reader<'_> {
         })
     }
 
-    /// A `dot_segment` or a `bracket_segment`.
+    /// A `segment_name` (what follows a `.`) or a `bracket_segment`.
     fn segment(&mut self, pair: Pair<'_, Rule>) -> Option<Name> {
-        let inner = pair.into_inner().next()?;
-        match inner.as_rule() {
-            Rule::segment_name => Some(Name::new(inner.as_str().to_string(), self.span(&inner))),
+        match pair.as_rule() {
+            Rule::segment_name => Some(Name::new(pair.as_str().to_string(), self.span(&pair))),
             _ => {
-                let s = inner.into_inner().next()?;
+                let s = pair.into_inner().next()?.into_inner().next()?;
                 Some(self.plain_string(s, StrUse::Segment))
             }
         }

@@ -306,6 +306,7 @@ fn build(root: PathBuf, fs: &dyn Files) -> Result<Workspace, WorkspaceError> {
             }
         }
     }
+    let mut texts = Vec::with_capacity(names.len());
     for name in names {
         let bytes = fs.read(&name).map_err(|source| WorkspaceError::Read {
             path: fs.path(&name),
@@ -313,10 +314,13 @@ fn build(root: PathBuf, fs: &dyn Files) -> Result<Workspace, WorkspaceError> {
         })?;
         let (file, decoded) = add_text(&mut ws.sources, &mut diags, &name, bytes, Code::E0001);
         if let Some(text) = decoded.text() {
-            let (ast, d) = syntax::parse(&text, file);
-            diags.extend(d);
-            ws.templates.push((file, ast));
+            texts.push((file, text));
         }
+    }
+    let parsed = syntax::parse_files(texts.iter().map(|(file, text)| (*file, text.as_str())));
+    for ((file, _), (ast, d)) in texts.iter().zip(parsed) {
+        diags.extend(d);
+        ws.templates.push((*file, ast));
     }
 
     ws.project = Some(config);

@@ -215,7 +215,8 @@ fn message(cx: &Context<'_>, positives: &[Rule]) -> Report {
         )
         .help("write `udf \"CODE\"` or `udf field.NAME`");
     }
-    if has(Rule::segments) {
+    // After the root, `.` failed as plain text, so only `bracket_segment` was tried there.
+    if has(Rule::segments) || (has(Rule::bracket_segment) && !has(Rule::segment_name)) {
         return Report::new(
             format!("expected `.` and a name after `{prev}`, found {found}"),
             "expected `.NAME`",
@@ -224,7 +225,7 @@ fn message(cx: &Context<'_>, positives: &[Rule]) -> Report {
             "a path is a root and at least one name, as in `{prev}.name`; `{prev}` alone is not a value"
         ));
     }
-    if has(Rule::segment_name) || has(Rule::dot_segment) || has(Rule::bracket_segment) {
+    if has(Rule::segment_name) {
         return Report::new(
             format!("expected a name after `{prev}`, found {found}"),
             "expected a name",
@@ -252,7 +253,7 @@ fn message(cx: &Context<'_>, positives: &[Rule]) -> Report {
     }
     if has(Rule::rparen) || (has(Rule::comma) && !cx.in_table()) {
         let open = cx.open_paren();
-        let expr_too = any(&[Rule::p_unary, Rule::p_postfix, Rule::p_expr]) || prev == ",";
+        let expr_too = any(&[Rule::p_expr, Rule::not_op]) || prev == ",";
         let (message, label) = match (&open, expr_too) {
             (Some((_, Some(f))), true) => (
                 format!(
@@ -275,7 +276,9 @@ fn message(cx: &Context<'_>, positives: &[Rule]) -> Report {
         }
         return r;
     }
-    if has(Rule::lparen) {
+    // Where an operand may start, `not` is tried first: the set then holds `(` (of a
+    // parenthesis) too, but what is missing is the whole operand.
+    if has(Rule::lparen) && !has(Rule::not_op) {
         return Report::new(
             format!("expected `(` after `{prev}`, found {found}"),
             "expected `(`",
@@ -283,11 +286,7 @@ fn message(cx: &Context<'_>, positives: &[Rule]) -> Report {
     }
     if any(&[
         Rule::expr,
-        Rule::unary,
-        Rule::postfix,
         Rule::p_expr,
-        Rule::p_unary,
-        Rule::p_postfix,
         Rule::not_op,
         Rule::cond,
         Rule::p_cond,
@@ -317,7 +316,7 @@ fn message(cx: &Context<'_>, positives: &[Rule]) -> Report {
         }
         return r;
     }
-    if has(Rule::target) {
+    if has(Rule::mapping) {
         if cx.found.kind == Kind::Eof
             || (cx.found.kind == Kind::Word && is_item_keyword(cx.found.text))
         {
