@@ -15,8 +15,7 @@ use amap::diagnostics::{FileId, SourceMap};
 use amap::plan::{CompileInput, SchemaHashes, compile, content_hash};
 use amap::schema::{load_aurora, load_connect};
 use amap::syntax::{ast, parse_files};
-use criterion::{Criterion, criterion_group, criterion_main};
-use std::hint::black_box;
+use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 
 fn bench(c: &mut Criterion) {
     let generated = project::generate(1000);
@@ -64,39 +63,46 @@ fn bench(c: &mut Criterion) {
     );
     assert_eq!(checked.templates.len(), 1000);
 
+    // Each phase's results are freed after the clock stops (`iter_with_large_drop`); what
+    // freeing them costs is measured on its own, as `free_results`.
+    let pipeline = || {
+        let parsed = parse_all();
+        let files: Vec<ProjectFile> = parsed
+            .iter()
+            .map(|(id, ast)| ProjectFile { file: *id, ast })
+            .collect();
+        let checked = check_project(&files, &env);
+        let bundle = compile(&CompileInput {
+            checked: &checked,
+            env,
+            sources: &sources,
+            template_files: &ids,
+            schemas: schemas.clone(),
+        });
+        drop(files);
+        (parsed, checked, bundle)
+    };
+
     let mut group = c.benchmark_group("project_1000_templates");
     group.sample_size(20);
-    group.bench_function("parse", |b| b.iter(|| black_box(parse_all())));
+    group.bench_function("parse", |b| b.iter_with_large_drop(parse_all));
     group.bench_function("check", |b| {
-        b.iter(|| black_box(check_project(&files, &env)))
+        b.iter_with_large_drop(|| check_project(&files, &env))
     });
     group.bench_function("compile", |b| {
-        b.iter(|| {
-            black_box(compile(&CompileInput {
+        b.iter_with_large_drop(|| {
+            compile(&CompileInput {
                 checked: &checked,
                 env,
                 sources: &sources,
                 template_files: &ids,
                 schemas: schemas.clone(),
-            }))
+            })
         })
     });
-    group.bench_function("parse_check_compile", |b| {
-        b.iter(|| {
-            let parsed = parse_all();
-            let files: Vec<ProjectFile> = parsed
-                .iter()
-                .map(|(id, ast)| ProjectFile { file: *id, ast })
-                .collect();
-            let checked = check_project(&files, &env);
-            black_box(compile(&CompileInput {
-                checked: &checked,
-                env,
-                sources: &sources,
-                template_files: &ids,
-                schemas: schemas.clone(),
-            }))
-        })
+    group.bench_function("parse_check_compile", |b| b.iter_with_large_drop(pipeline));
+    group.bench_function("free_results", |b| {
+        b.iter_batched(pipeline, drop, BatchSize::PerIteration)
     });
     group.finish();
 }

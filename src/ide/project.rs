@@ -70,6 +70,7 @@ impl ProjectDb {
         // The workspace's diagnostics that the database does not recompute: those of
         // `amap.toml` and of files that could not be read as text.
         let mut recomputed: Vec<Diagnostic> = Vec::new();
+        db::check_in_parallel(&db, &added);
         for s in &added {
             recomputed.extend(db::parse(&db, *s).diagnostics.iter().cloned());
         }

@@ -469,13 +469,16 @@ impl Reader<'_> {
 
     fn path(&mut self, pair: Pair<'_, Rule>) -> Option<Path> {
         let span = self.span(&pair);
-        let mut inner = pair.into_inner();
-        let root_pair = inner.next()?;
-        let root = Root::from_keyword(root_pair.as_str())?;
-        let root_span = self.span(&root_pair);
-        let segments_pair = inner.next()?;
+        // The root keyword is not a pair of its own: it is the text up to the first segment.
+        let text = pair.as_str();
+        let root_len = text.find(['.', '[']).unwrap_or(text.len());
+        let root = Root::from_keyword(&text[..root_len])?;
+        let root_span = match self.fixed {
+            Some(fixed) => fixed,
+            None => Span::new(span.start, span.start + root_len as u32),
+        };
         let mut segments = Vec::new();
-        for seg in segments_pair.into_inner() {
+        for seg in pair.into_inner() {
             segments.push(self.segment(seg)?);
         }
         Some(Path {
@@ -491,7 +494,7 @@ impl Reader<'_> {
         match pair.as_rule() {
             Rule::segment_name => Some(Name::new(pair.as_str().to_string(), self.span(&pair))),
             _ => {
-                let s = pair.into_inner().next()?.into_inner().next()?;
+                let s = pair.into_inner().next()?;
                 Some(self.plain_string(s, StrUse::Segment))
             }
         }
