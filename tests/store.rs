@@ -8,8 +8,9 @@ use std::time::Duration;
 use amap::runtime::eval::{FieldWrite, WriteTarget};
 use amap::service::retry::{RetryConfig, RetryPolicy};
 use amap::service::store::{
-    CaseRecord, JobId, JobKind, JobProgress, JobState, LogOutcome, LogQuery, NewLogEntry,
-    SnapshotTime, Store, StoreConfig, StoreError, UploadedAttachment, after, applied_snapshot_time,
+    CaseRecord, CreateCompleted, CreateCompletion, JobId, JobKind, JobProgress, JobState,
+    LogOutcome, LogQuery, NewLogEntry, SnapshotTime, Store, StoreConfig, StoreError,
+    UploadedAttachment, after, applied_snapshot_time,
 };
 use amap::service::worker::{JobContext, Outcome, WorkerConfig, run_workers};
 use jiff::Timestamp;
@@ -280,6 +281,187 @@ async fn transitions_record_state_reason_and_progress() -> TestResult {
     assert_eq!(json["state"], "failed");
     assert_eq!(json["kind"], "create");
     assert_eq!(json["run_at"], "1970-01-01T00:00:00Z");
+    Ok(())
+}
+
+// ---------------------------------------------------------------- a create's end
+
+#[tokio::test]
+async fn a_creates_end_is_committed_in_one_transaction() -> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    let lease = Duration::from_secs(60);
+    store.upsert_case(&case("C-1", &[("other", "x")])).await?;
+    let id = store
+        .enqueue(JobKind::Create, &json!({"case_ref": "C-1"}), ms(0))
+        .await?;
+    let job = store.claim("w", lease, ms(10)).await?.ok_or("none due")?;
+    let (stored, version) = store.read_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(stored.case.references.len(), 1);
+    assert_eq!(stored.case.body, json!({"fields": {"depth": 40}}));
+
+    let progress = JobProgress {
+        create_sent: true,
+        case_number: Some("AUR-9".into()),
+        ..JobProgress::default()
+    };
+    let body = json!({"fields": {"depth": 40, "aurora_case_number": "AUR-9"}});
+    let entry = NewLogEntry::new(LogOutcome::Created)
+        .job(id, 1)
+        .case_ref("C-1")
+        .aurora_case_number("AUR-9")
+        .reason("Aurora case AUR-9 created; password=hunter2 was not sent");
+    let completion = CreateCompletion {
+        progress: &progress,
+        case_ref: "C-1",
+        reference: "aurora_case",
+        case_number: "AUR-9",
+        body: Some((&version, &body)),
+        log: Some(&entry),
+        done: true,
+    };
+    let outcome = store.complete_create(&job.claim(), &completion).await?;
+    assert!(matches!(outcome, CreateCompleted::Committed(Some(_))));
+
+    // Everything is there.
+    let after_it = store.get_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(after_it.case.body, body);
+    assert_eq!(
+        after_it
+            .case
+            .references
+            .get("aurora_case")
+            .map(String::as_str),
+        Some("AUR-9")
+    );
+    assert_eq!(
+        after_it.case.references.get("other").map(String::as_str),
+        Some("x")
+    );
+    let done = store.get_job(id).await?.ok_or("lost")?;
+    assert_eq!(done.state, JobState::Done);
+    assert_eq!(done.progress, progress);
+    assert_eq!(done.lease_owner, None);
+    let log = store.query_log(&LogQuery::default()).await?;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].outcome, LogOutcome::Created);
+    assert_eq!(log[0].job_id, Some(id));
+    assert_eq!(log[0].aurora_case_number.as_deref(), Some("AUR-9"));
+    let reason = log[0].reason.as_deref().unwrap_or_default();
+    assert!(!reason.contains("hunter2"), "{reason}");
+    // The claim no longer holds the job.
+    assert!(matches!(
+        store.complete_create(&job.claim(), &completion).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_creates_end_that_fails_halfway_writes_nothing() -> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    let lease = Duration::from_secs(60);
+    store.upsert_case(&case("C-1", &[])).await?;
+    let id = store.enqueue(JobKind::Create, &json!({}), ms(0)).await?;
+    let job = store.claim("w", lease, ms(10)).await?.ok_or("none due")?;
+    let (_, version) = store.read_case("C-1").await?.ok_or("no case")?;
+    let progress = JobProgress {
+        create_sent: true,
+        case_number: Some("AUR-9".into()),
+        ..JobProgress::default()
+    };
+    let body = json!({"fields": {"depth": 40, "aurora_case_number": "AUR-9"}});
+    let entry = NewLogEntry::new(LogOutcome::Created).reason("created");
+    let completion = CreateCompletion {
+        progress: &progress,
+        case_ref: "C-1",
+        reference: "aurora_case",
+        case_number: "AUR-9",
+        body: Some((&version, &body)),
+        log: Some(&entry),
+        done: true,
+    };
+    let unchanged = |store: Store| async move {
+        let stored = store.get_case("C-1").await?.ok_or("no case")?;
+        assert!(stored.case.references.is_empty(), "{stored:?}");
+        let job = store.get_job(id).await?.ok_or("lost")?;
+        assert_eq!(job.state, JobState::Running);
+        assert_eq!(job.progress, JobProgress::default());
+        assert!(store.query_log(&LogQuery::default()).await?.is_empty());
+        Ok::<_, Box<dyn std::error::Error>>(stored)
+    };
+
+    // The body changed since it was read (found after the job's row was written): nothing is
+    // written.
+    let mut changed = case("C-1", &[]);
+    changed.body = json!({"fields": {"depth": 55}});
+    store.upsert_case(&changed).await?;
+    assert_eq!(
+        store.complete_create(&job.claim(), &completion).await?,
+        CreateCompleted::CaseChanged
+    );
+    let stored = unchanged(store.clone()).await?;
+    assert_eq!(stored.case.body, changed.body);
+
+    // The lease was lost: nothing is written either.
+    let (_, version) = store.read_case("C-1").await?.ok_or("no case")?;
+    let stale = amap::service::store::Claim {
+        attempt: job.attempts + 1,
+        ..job.claim()
+    };
+    let completion = CreateCompletion {
+        body: Some((&version, &body)),
+        ..completion
+    };
+    assert!(matches!(
+        store.complete_create(&stale, &completion).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    let stored = unchanged(store.clone()).await?;
+    assert_eq!(stored.case.body, changed.body);
+
+    // An unknown case (found after the job's row was written).
+    let missing = CreateCompletion {
+        case_ref: "C-404",
+        body: None,
+        ..completion.clone()
+    };
+    assert!(matches!(
+        store.complete_create(&job.claim(), &missing).await,
+        Err(StoreError::UnknownCase(_))
+    ));
+    unchanged(store.clone()).await?;
+
+    // Recording the case number only (the job stays running), then the end.
+    let record = CreateCompletion {
+        body: None,
+        log: None,
+        done: false,
+        ..completion.clone()
+    };
+    assert_eq!(
+        store.complete_create(&job.claim(), &record).await?,
+        CreateCompleted::Committed(None)
+    );
+    let running = store.get_job(id).await?.ok_or("lost")?;
+    assert_eq!(running.state, JobState::Running);
+    assert_eq!(running.progress, progress);
+    let refs = store.case_references("C-1").await?;
+    assert_eq!(refs.get("aurora_case").map(String::as_str), Some("AUR-9"));
+    assert!(store.query_log(&LogQuery::default()).await?.is_empty());
+    assert!(matches!(
+        store.complete_create(&job.claim(), &completion).await?,
+        CreateCompleted::Committed(Some(_))
+    ));
+    assert_eq!(
+        store.get_case("C-1").await?.ok_or("no case")?.case.body,
+        body
+    );
+    assert_eq!(
+        store.get_job(id).await?.ok_or("lost")?.state,
+        JobState::Done
+    );
     Ok(())
 }
 

@@ -36,8 +36,8 @@ use crate::runtime::aurora::{AttachmentRef, AuroraClient, ContactId, NewContact}
 use crate::runtime::eval::Contact;
 use crate::service::payload::ApplyJob;
 use crate::service::store::{
-    AttachmentId, AttachmentMeta, FieldsApplied, JobProgress, LogOutcome, NewLogEntry,
-    SnapshotTime, UploadedAttachment,
+    AttachmentId, AttachmentMeta, CreateCompleted, CreateCompletion, JobProgress, LogOutcome,
+    NewLogEntry, StoreError, UploadedAttachment, applied_snapshot_time, merge_field_writes,
 };
 use crate::service::worker::JobContext;
 use crate::syntax::ast::TemplateKind;
@@ -53,7 +53,7 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         .map_err(|e| Stop::Validation(format!("the job is not a readable create job: {e}")))?;
     let store = &config.store;
     let plans = &config.plans;
-    let Some(stored) = store.get_case(&job.case_ref).await? else {
+    let Some((mut stored, mut version)) = store.read_case(&job.case_ref).await? else {
         return Err(Stop::Validation(format!(
             "no Connect case with reference {:?} is stored",
             job.case_ref
@@ -121,7 +121,11 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
             CONTACT_ID_IS_NUMBER.into(),
             Value::Bool(matches!(found.id, ContactId::Number(_))),
         );
-        ctx.save_progress(&progress).await?;
+        // Before an upload, saved at once; otherwise saved with `create_sent`, just before
+        // CreateCase is sent (nothing but local work lies between).
+        if progress.case_number.is_none() && !to_upload(&progress, &files).is_empty() {
+            ctx.save_progress(&progress).await?;
+        }
     }
 
     // The files.
@@ -131,22 +135,39 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
 
     // The case.
     let body = create_body(&request.body, &progress);
+    let note_needed = !progress.rejected_attachments.is_empty() && !flag(&progress, NOTE_ADDED);
+    let read_back = client.settings().read_back_path.is_some();
     let case_number = match progress.case_number.clone() {
         Some(number) => number,
         None => {
             let number = send_create(ctx, &client, &mut progress, &body).await?;
             progress.case_number = Some(number.clone());
-            ctx.save_progress(&progress).await?;
+            if note_needed || read_back {
+                // Aurora is called again before the end: the case number must be durable before
+                // anything that could fail and make a retry send CreateCase again.
+                ctx.complete_create(&CreateCompletion {
+                    progress: &progress,
+                    case_ref: &job.case_ref,
+                    reference: &reference,
+                    case_number: &number,
+                    body: None,
+                    log: None,
+                    done: false,
+                })
+                .await?;
+            }
             number
         }
     };
-    store
-        .set_case_reference(&job.case_ref, &reference, &case_number)
-        .await?;
+    // The case as the incoming templates read it: with the case number in its reference.
+    stored
+        .case
+        .references
+        .insert(reference.clone(), case_number.clone());
 
     // The note linking the refused files.
     let mut note_refused = None;
-    if !progress.rejected_attachments.is_empty() && !flag(&progress, NOTE_ADDED) {
+    if note_needed {
         match add_fallback_note(config, ctx, &client, &mut progress, &job.case_ref, &files).await {
             Ok(()) => {}
             // The case exists: finish it, then report the refused note.
@@ -164,60 +185,65 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         },
         None => body.clone(),
     };
-    let written = if plans.incoming_of(&reference).is_empty() {
-        Ok(Vec::new())
-    } else {
-        let snapshot = snapshot_from_case_body(&case_body, &case_number, &plans.udfs.wire, now);
-        let applied = store
-            .apply_field_writes(
-                &job.case_ref,
-                &reference,
-                SnapshotTime::Baseline,
-                |stored| {
-                    let case = connect_case(stored, &files)?;
+    // The fields written back, the reference, the `created` entry and the job's completion: one
+    // transaction. The writes are computed from the case as read at the start; if another writer
+    // changed it since, it is read again and the writes computed again.
+    let has_incoming = !plans.incoming_of(&reference).is_empty();
+    let snapshot = has_incoming
+        .then(|| snapshot_from_case_body(&case_body, &case_number, &plans.udfs.wire, now));
+    let written = loop {
+        let mut new_body = None;
+        let written: Result<Vec<String>, String> = match &snapshot {
+            // A return-path snapshot was applied already: the create's baseline is older.
+            Some(_) if applied_snapshot_time(&stored.case.body, &reference).is_some() => {
+                Ok(Vec::new())
+            }
+            Some(snapshot) => connect_case(&stored, &files)
+                .and_then(|case| {
                     plans
-                        .incoming(&reference, &snapshot, &case, now)
+                        .incoming(&reference, snapshot, &case, now)
                         .map_err(|failure| failure.to_string())
-                },
-            )
-            .await?;
-        match applied {
-            Ok(FieldsApplied::Written(targets)) => Ok(targets),
-            Ok(FieldsApplied::Superseded { .. }) => Ok(Vec::new()),
-            Err(reason) => Err(reason),
+                })
+                .map(|writes| {
+                    let mut body = stored.case.body.clone();
+                    let targets = merge_field_writes(&mut body, &writes);
+                    new_body = Some(body);
+                    targets
+                }),
+            None => Ok(Vec::new()),
+        };
+        let entry = NewLogEntry::new(LogOutcome::Created)
+            .aurora_case_number(&case_number)
+            .reason(created_reason(
+                &case_number,
+                &progress,
+                note_refused.is_some(),
+                &written,
+            ));
+        let completion = CreateCompletion {
+            progress: &progress,
+            case_ref: &job.case_ref,
+            reference: &reference,
+            case_number: &case_number,
+            body: new_body.as_ref().map(|body| (&version, body)),
+            log: Some(&entry),
+            done: written.is_ok() && note_refused.is_none(),
+        };
+        match ctx.complete_create(&completion).await? {
+            CreateCompleted::Committed(_) => break written,
+            CreateCompleted::CaseChanged => {
+                let Some((again, again_version)) = store.read_case(&job.case_ref).await? else {
+                    return Err(StoreError::UnknownCase(job.case_ref.clone()).into());
+                };
+                stored = again;
+                version = again_version;
+                stored
+                    .case
+                    .references
+                    .insert(reference.clone(), case_number.clone());
+            }
         }
     };
-
-    let mut reason = format!("Aurora case {case_number} created");
-    if let Some(contact) = &progress.contact_id {
-        reason.push_str(&format!(" for contact {contact}"));
-    }
-    let (sent, linked) = (
-        progress.uploaded_attachments.len(),
-        progress.rejected_attachments.len(),
-    );
-    if sent + linked > 0 {
-        let fallback = if note_refused.is_some() {
-            "refused and not linked"
-        } else {
-            "linked from a note"
-        };
-        reason.push_str(&format!(
-            "; {sent} {} attached, {linked} {fallback}",
-            plural(sent, "file", "files")
-        ));
-    }
-    match &written {
-        Ok(targets) if targets.is_empty() => reason.push_str("; no Connect field written back"),
-        Ok(targets) => reason.push_str(&format!("; written back: {}", targets.join(", "))),
-        Err(_) => {}
-    }
-    ctx.log(
-        NewLogEntry::new(LogOutcome::Created)
-            .aurora_case_number(&case_number)
-            .reason(reason),
-    )
-    .await?;
     if let Err(failure) = written {
         return Err(Stop::Validation(format!(
             "Aurora case {case_number} was created, but its incoming templates could not be \
@@ -302,15 +328,7 @@ async fn upload_files(
     progress: &mut JobProgress,
     files: &[AttachmentMeta],
 ) -> Result<(), Stop> {
-    for meta in files {
-        let done = progress
-            .uploaded_attachments
-            .iter()
-            .any(|u| u.attachment == meta.id)
-            || progress.rejected_attachments.contains(&meta.id);
-        if done {
-            continue;
-        }
+    for meta in to_upload(progress, files) {
         let Some(file) = config.store.get_attachment(meta.id).await? else {
             // Removed from the case since the job started: nothing to send.
             continue;
@@ -488,6 +506,54 @@ async fn add_fallback_note(
         .await?;
     }
     Ok(())
+}
+
+/// The reason of the `created` entry.
+fn created_reason(
+    case_number: &str,
+    progress: &JobProgress,
+    note_refused: bool,
+    written: &Result<Vec<String>, String>,
+) -> String {
+    let mut reason = format!("Aurora case {case_number} created");
+    if let Some(contact) = &progress.contact_id {
+        reason.push_str(&format!(" for contact {contact}"));
+    }
+    let (sent, linked) = (
+        progress.uploaded_attachments.len(),
+        progress.rejected_attachments.len(),
+    );
+    if sent + linked > 0 {
+        let fallback = if note_refused {
+            "refused and not linked"
+        } else {
+            "linked from a note"
+        };
+        reason.push_str(&format!(
+            "; {sent} {} attached, {linked} {fallback}",
+            plural(sent, "file", "files")
+        ));
+    }
+    match written {
+        Ok(targets) if targets.is_empty() => reason.push_str("; no Connect field written back"),
+        Ok(targets) => reason.push_str(&format!("; written back: {}", targets.join(", "))),
+        Err(_) => {}
+    }
+    reason
+}
+
+/// The files not yet uploaded nor refused.
+fn to_upload<'a>(progress: &JobProgress, files: &'a [AttachmentMeta]) -> Vec<&'a AttachmentMeta> {
+    files
+        .iter()
+        .filter(|meta| {
+            !progress
+                .uploaded_attachments
+                .iter()
+                .any(|u| u.attachment == meta.id)
+                && !progress.rejected_attachments.contains(&meta.id)
+        })
+        .collect()
 }
 
 fn flag(progress: &JobProgress, key: &str) -> bool {

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::{
     Store, StoreError, StoreResult, from_json_text, now_ms, timestamp, to_json_text, with_pool,
+    with_writer,
 };
 
 /// A Connect case as sent to the service.
@@ -94,6 +95,18 @@ impl fmt::Debug for Attachment {
     }
 }
 
+/// The stored text of a case body as it was read: a later write names it to land only if nobody
+/// changed the body since.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaseVersion(pub(crate) String);
+
+impl fmt::Debug for CaseVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body is the case's content; its size says enough.
+        write!(f, "CaseVersion(<{} bytes>)", self.0.len())
+    }
+}
+
 type MetaRow = (i64, String, String, String, i64, i64);
 type AttachmentRow = (i64, String, String, String, i64, i64, Vec<u8>);
 
@@ -128,7 +141,7 @@ impl Store {
     pub async fn upsert_case(&self, case: &CaseRecord) -> StoreResult<()> {
         let body = to_json_text(&case.body)?;
         let now = now_ms();
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(UPSERT_CASE_SQL)
                 .bind(&case.reference)
@@ -170,14 +183,16 @@ impl Store {
         }
         loop {
             let now = now_ms();
-            let outcome: Option<bool> = with_pool!(self, pool => {
-                // Read outside the transaction: a read that then writes would have to upgrade
-                // its lock, which SQLite refuses once another connection has written; the
-                // compare-and-set below makes the pair safe instead.
-                let old: Option<String> = sqlx::query_scalar(READ_SQL)
+            // Read outside the transaction: a read that then writes would have to upgrade its
+            // lock, which SQLite refuses once another connection has written; the
+            // compare-and-set below makes the pair safe instead.
+            let old: Option<String> = with_pool!(self, pool => {
+                sqlx::query_scalar(READ_SQL)
                     .bind(&case.reference)
                     .fetch_optional(pool)
-                    .await?;
+                    .await?
+            });
+            let outcome: Option<bool> = with_writer!(self, pool => {
                 let mut tx = pool.begin().await?;
                 let mut body = fresh.clone();
                 let (sql, old_text) = match &old {
@@ -225,32 +240,60 @@ impl Store {
 
     /// The case with this reference, with all its references.
     pub async fn get_case(&self, reference: &str) -> StoreResult<Option<StoredCase>> {
-        let sql = "SELECT case_type, status, body, created_at, updated_at FROM cases \
-                   WHERE reference = $1";
-        let row: Option<(String, Option<String>, String, i64, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(sql).bind(reference).fetch_optional(pool).await?
+        Ok(self.read_case(reference).await?.map(|(case, _)| case))
+    }
+
+    /// The case with this reference, with all its references, and the version of its body that
+    /// was read (for [`Store::complete_create`]'s compare-and-set). One statement.
+    pub async fn read_case(
+        &self,
+        reference: &str,
+    ) -> StoreResult<Option<(StoredCase, CaseVersion)>> {
+        let sql = "SELECT c.case_type, c.status, c.body, c.created_at, c.updated_at, r.name, \
+                   r.value FROM cases c LEFT JOIN case_references r ON r.case_ref = c.reference \
+                   WHERE c.reference = $1 ORDER BY r.name";
+        type Row = (
+            String,
+            Option<String>,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(reference).fetch_all(pool).await?
         });
-        let Some((case_type, status, body, created_at, updated_at)) = row else {
+        let mut rows = rows.into_iter();
+        let Some((case_type, status, body, created_at, updated_at, name, value)) = rows.next()
+        else {
             return Ok(None);
         };
-        Ok(Some(StoredCase {
+        let mut references = BTreeMap::new();
+        for (name, value) in std::iter::once((name, value)).chain(rows.map(|r| (r.5, r.6))) {
+            if let (Some(name), Some(value)) = (name, value) {
+                references.insert(name, value);
+            }
+        }
+        let stored = StoredCase {
             case: CaseRecord {
                 reference: reference.to_owned(),
                 case_type,
                 status,
                 body: from_json_text("case body", &body)?,
-                references: self.case_references(reference).await?,
+                references,
             },
             created_at: timestamp(created_at)?,
             updated_at: timestamp(updated_at)?,
-        }))
+        };
+        Ok(Some((stored, CaseVersion(body))))
     }
 
     /// Replaces the body of an existing case (fields written back by the integration).
     pub async fn set_case_body(&self, reference: &str, body: &Value) -> StoreResult<()> {
         let body = to_json_text(body)?;
         let sql = "UPDATE cases SET body = $1, updated_at = $2 WHERE reference = $3";
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(sql)
                 .bind(&body)
                 .bind(now_ms())
@@ -281,7 +324,7 @@ impl Store {
         name: &str,
         value: &str,
     ) -> StoreResult<()> {
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(SET_REFERENCE_SQL)
                 .bind(reference)
                 .bind(name)
@@ -300,7 +343,7 @@ impl Store {
     /// Removes reference `name` from a case; `false` when it had none.
     pub async fn remove_case_reference(&self, reference: &str, name: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM case_references WHERE case_ref = $1 AND name = $2";
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(sql)
                 .bind(reference)
                 .bind(name)
@@ -343,7 +386,7 @@ impl Store {
         let sql = "INSERT INTO attachments (case_ref, name, content_type, size, content, \
                    created_at) SELECT $1, $2, $3, $4, $5, $6 \
                    WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $1) RETURNING id";
-        let id: Option<i64> = with_pool!(self, pool => {
+        let id: Option<i64> = with_writer!(self, pool => {
             sqlx::query_scalar(sql)
                 .bind(case_ref)
                 .bind(name)

@@ -15,6 +15,7 @@
 //! [`jiff::Timestamp`]; JSON is stored as text.
 
 mod cases;
+mod complete;
 mod jobs;
 mod log;
 mod settings;
@@ -36,7 +37,8 @@ use sqlx::sqlite::{
 };
 use tokio::sync::Notify;
 
-pub use cases::{Attachment, AttachmentId, AttachmentMeta, CaseRecord, StoredCase};
+pub use cases::{Attachment, AttachmentId, AttachmentMeta, CaseRecord, CaseVersion, StoredCase};
+pub use complete::{CreateCompleted, CreateCompletion};
 pub use jobs::{Claim, Job, JobCounts, JobId, JobKind, JobProgress, JobState, UploadedAttachment};
 pub use log::{LogEntry, LogId, LogOutcome, LogQuery, NewLogEntry, UnknownOutcome};
 pub use stats::{DurationHistogram, JOB_DURATION_BUCKETS, StoreStats};
@@ -85,7 +87,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct StoreConfig {
     /// Largest attachment accepted, in bytes.
     pub max_attachment_bytes: u64,
-    /// Connections in the pool.
+    /// Connections in the pool (on SQLite, the connections that read; one more writes).
     pub max_connections: u32,
     /// How long an SQLite connection waits for a lock held by another writer.
     pub busy_timeout: Duration,
@@ -128,26 +130,43 @@ pub enum Dialect {
 
 #[derive(Clone)]
 pub(crate) enum Backend {
-    Sqlite(SqlitePool),
+    /// SQLite: `read` serves the reads; `write`, a pool of one connection, every statement that
+    /// writes, so that writers queue in the service instead of sleeping in SQLite's busy handler.
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool. The body is compiled once per backend, so
-/// the same runtime-checked query text and bindings serve both.
+/// Runs `$body` with `$pool` bound to the concrete pool for reads. The body is compiled once per
+/// backend, so the same runtime-checked query text and bindings serve both.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.inner.backend {
-            $crate::service::store::Backend::Sqlite($pool) => $body,
+            $crate::service::store::Backend::Sqlite { read: $pool, .. } => $body,
             $crate::service::store::Backend::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use with_pool;
 
+/// Runs `$body` with `$pool` bound to the concrete pool for statements that write (on SQLite the
+/// single writer connection; on PostgreSQL the one pool).
+macro_rules! with_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.inner.backend {
+            $crate::service::store::Backend::Sqlite { write: $pool, .. } => $body,
+            $crate::service::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_writer;
+
 struct Inner {
     backend: Backend,
     config: StoreConfig,
-    /// Woken on every enqueue, so that idle workers of this process start at once.
+    /// Woken on every enqueue, so that an idle worker of this process starts at once.
     enqueued: Notify,
 }
 
@@ -237,12 +256,24 @@ impl Store {
             })
             .busy_timeout(config.busy_timeout)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
+        // One connection writes: SQLite admits one writer at a time anyway, and a writer that
+        // finds the lock taken sleeps in the busy handler (1 ms, 2 ms, 5 ms, …) where a queue in
+        // the pool wakes the next writer at once. The busy timeout still covers another process
+        // writing to the same file. A local file needs no liveness check before each use (each
+        // is a round trip to the connection's thread).
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await?;
+        migrator(SQLITE_MIGRATIONS).run(&write).await?;
+        let read = SqlitePoolOptions::new()
             .max_connections(config.max_connections.max(1))
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
-        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
-        Ok(Store::from_backend(Backend::Sqlite(pool), config))
+        Ok(Store::from_backend(Backend::Sqlite { read, write }, config))
     }
 
     fn from_backend(backend: Backend, config: StoreConfig) -> Store {
@@ -258,7 +289,7 @@ impl Store {
     /// The dialect in use.
     pub fn dialect(&self) -> Dialect {
         match self.inner.backend {
-            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Sqlite { .. } => Dialect::Sqlite,
             Backend::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -268,15 +299,23 @@ impl Store {
         &self.inner.config
     }
 
-    /// Signalled (`notify_waiters`) on every enqueue through this `Store` or a clone of it, so that
-    /// idle workers of this process start at once instead of at their next poll.
+    /// Signalled (`notify_one`) on every enqueue through this `Store` or a clone of it, so that an
+    /// idle worker of this process starts at once instead of at its next poll: one worker per job,
+    /// not every idle worker racing for it (the permit is kept when no worker is waiting, and passed
+    /// on when the worker it woke has found a job already).
     pub fn enqueue_signal(&self) -> &Notify {
         &self.inner.enqueued
     }
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
-        with_pool!(self, pool => pool.close().await)
+        match &self.inner.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
     }
 }
 
