@@ -284,6 +284,31 @@ async fn transitions_record_state_reason_and_progress() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn a_job_for_a_case_is_enqueued_only_if_the_case_is_stored() -> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    assert_eq!(
+        store
+            .enqueue_for_case("C-1", JobKind::Create, &json!({"case_ref": "C-1"}), ms(0))
+            .await?,
+        None
+    );
+    assert_eq!(store.job_counts().await?.queued, 0);
+    store.upsert_case(&case("C-1", &[])).await?;
+    let id = store
+        .enqueue_for_case("C-1", JobKind::Create, &json!({"case_ref": "C-1"}), ms(5))
+        .await?
+        .ok_or("not enqueued")?;
+    let job = store.get_job(id).await?.ok_or("lost")?;
+    assert_eq!(job.state, JobState::Queued);
+    assert_eq!(job.kind, JobKind::Create);
+    assert_eq!(job.run_at, ms(5));
+    assert_eq!(job.case_ref(), Some("C-1"));
+    assert_eq!(job.progress, JobProgress::default());
+    Ok(())
+}
+
 // ---------------------------------------------------------------- a create's end
 
 #[tokio::test]
@@ -296,7 +321,9 @@ async fn a_creates_end_is_committed_in_one_transaction() -> TestResult {
         .enqueue(JobKind::Create, &json!({"case_ref": "C-1"}), ms(0))
         .await?;
     let job = store.claim("w", lease, ms(10)).await?.ok_or("none due")?;
-    let (stored, version) = store.read_case("C-1").await?.ok_or("no case")?;
+    let read = store.read_case("C-1").await?.ok_or("no case")?;
+    let (stored, version) = (read.case, read.version);
+    assert_eq!(read.attachments, 0);
     assert_eq!(stored.case.references.len(), 1);
     assert_eq!(stored.case.body, json!({"fields": {"depth": 40}}));
 
@@ -316,6 +343,7 @@ async fn a_creates_end_is_committed_in_one_transaction() -> TestResult {
         case_ref: "C-1",
         reference: "aurora_case",
         case_number: "AUR-9",
+        write_reference: true,
         body: Some((&version, &body)),
         log: Some(&entry),
         done: true,
@@ -365,7 +393,7 @@ async fn a_creates_end_that_fails_halfway_writes_nothing() -> TestResult {
     store.upsert_case(&case("C-1", &[])).await?;
     let id = store.enqueue(JobKind::Create, &json!({}), ms(0)).await?;
     let job = store.claim("w", lease, ms(10)).await?.ok_or("none due")?;
-    let (_, version) = store.read_case("C-1").await?.ok_or("no case")?;
+    let version = store.read_case("C-1").await?.ok_or("no case")?.version;
     let progress = JobProgress {
         create_sent: true,
         case_number: Some("AUR-9".into()),
@@ -378,6 +406,7 @@ async fn a_creates_end_that_fails_halfway_writes_nothing() -> TestResult {
         case_ref: "C-1",
         reference: "aurora_case",
         case_number: "AUR-9",
+        write_reference: true,
         body: Some((&version, &body)),
         log: Some(&entry),
         done: true,
@@ -405,7 +434,7 @@ async fn a_creates_end_that_fails_halfway_writes_nothing() -> TestResult {
     assert_eq!(stored.case.body, changed.body);
 
     // The lease was lost: nothing is written either.
-    let (_, version) = store.read_case("C-1").await?.ok_or("no case")?;
+    let version = store.read_case("C-1").await?.ok_or("no case")?.version;
     let stale = amap::service::store::Claim {
         attempt: job.attempts + 1,
         ..job.claim()
@@ -450,13 +479,24 @@ async fn a_creates_end_that_fails_halfway_writes_nothing() -> TestResult {
     let refs = store.case_references("C-1").await?;
     assert_eq!(refs.get("aurora_case").map(String::as_str), Some("AUR-9"));
     assert!(store.query_log(&LogQuery::default()).await?.is_empty());
+    // The end, without writing the reference again.
+    let end = CreateCompletion {
+        write_reference: false,
+        ..completion
+    };
     assert!(matches!(
-        store.complete_create(&job.claim(), &completion).await?,
+        store.complete_create(&job.claim(), &end).await?,
         CreateCompleted::Committed(Some(_))
     ));
+    let stored = store.get_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(stored.case.body, body);
     assert_eq!(
-        store.get_case("C-1").await?.ok_or("no case")?.case.body,
-        body
+        stored
+            .case
+            .references
+            .get("aurora_case")
+            .map(String::as_str),
+        Some("AUR-9")
     );
     assert_eq!(
         store.get_job(id).await?.ok_or("lost")?.state,
@@ -654,6 +694,11 @@ async fn attachments_are_stored_bounded_and_tied_to_a_case() -> TestResult {
         Err(StoreError::UnknownCase(_))
     ));
     assert_eq!(store.list_attachments("CAS-1").await?.len(), 2);
+    // A case read counts its files.
+    let read = store.read_case("CAS-1").await?.ok_or("no case")?;
+    assert_eq!(read.attachments, 2);
+    assert_eq!(read.case, store.get_case("CAS-1").await?.ok_or("no case")?);
+    assert!(store.read_case("NOPE").await?.is_none());
     Ok(())
 }
 

@@ -36,8 +36,9 @@ use crate::runtime::aurora::{AttachmentRef, AuroraClient, ContactId, NewContact}
 use crate::runtime::eval::Contact;
 use crate::service::payload::ApplyJob;
 use crate::service::store::{
-    AttachmentId, AttachmentMeta, CreateCompleted, CreateCompletion, JobProgress, LogOutcome,
-    NewLogEntry, StoreError, UploadedAttachment, applied_snapshot_time, merge_field_writes,
+    AttachmentId, AttachmentMeta, CaseRead, CreateCompleted, CreateCompletion, JobProgress,
+    LogOutcome, NewLogEntry, StoreError, UploadedAttachment, applied_snapshot_time,
+    merge_field_writes,
 };
 use crate::service::worker::JobContext;
 use crate::syntax::ast::TemplateKind;
@@ -53,7 +54,12 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         .map_err(|e| Stop::Validation(format!("the job is not a readable create job: {e}")))?;
     let store = &config.store;
     let plans = &config.plans;
-    let Some((mut stored, mut version)) = store.read_case(&job.case_ref).await? else {
+    let Some(CaseRead {
+        case: mut stored,
+        mut version,
+        attachments,
+    }) = store.read_case(&job.case_ref).await?
+    else {
         return Err(Stop::Validation(format!(
             "no Connect case with reference {:?} is stored",
             job.case_ref
@@ -96,7 +102,7 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         .await?;
         return Ok(());
     }
-    let files = files_of_job(ctx, &mut progress, &job.case_ref).await?;
+    let files = files_of_job(ctx, &mut progress, &job.case_ref, attachments).await?;
     let case = connect_case(&stored, &files).map_err(Stop::Validation)?;
     let now = Timestamp::now();
     let request = plans
@@ -137,6 +143,7 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
     let body = create_body(&request.body, &progress);
     let note_needed = !progress.rejected_attachments.is_empty() && !flag(&progress, NOTE_ADDED);
     let read_back = client.settings().read_back_path.is_some();
+    let mut reference_written = false;
     let case_number = match progress.case_number.clone() {
         Some(number) => number,
         None => {
@@ -150,11 +157,13 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
                     case_ref: &job.case_ref,
                     reference: &reference,
                     case_number: &number,
+                    write_reference: true,
                     body: None,
                     log: None,
                     done: false,
                 })
                 .await?;
+                reference_written = true;
             }
             number
         }
@@ -225,6 +234,7 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
             case_ref: &job.case_ref,
             reference: &reference,
             case_number: &case_number,
+            write_reference: !reference_written,
             body: new_body.as_ref().map(|body| (&version, body)),
             log: Some(&entry),
             done: written.is_ok() && note_refused.is_none(),
@@ -232,11 +242,11 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         match ctx.complete_create(&completion).await? {
             CreateCompleted::Committed(_) => break written,
             CreateCompleted::CaseChanged => {
-                let Some((again, again_version)) = store.read_case(&job.case_ref).await? else {
+                let Some(again) = store.read_case(&job.case_ref).await? else {
                     return Err(StoreError::UnknownCase(job.case_ref.clone()).into());
                 };
-                stored = again;
-                version = again_version;
+                stored = again.case;
+                version = again.version;
                 stored
                     .case
                     .references
@@ -262,16 +272,25 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
 /// The files to send: those recorded in the progress, else those stored for the case now
 /// (recorded in the progress with the next step saved, so that a retry does not send files added
 /// later).
+///
+/// `stored_files` is the number of files stored for the case when it was read: none to list when
+/// it is 0.
 async fn files_of_job(
     ctx: &JobContext,
     progress: &mut JobProgress,
     case_ref: &str,
+    stored_files: u64,
 ) -> Result<Vec<AttachmentMeta>, Stop> {
-    let stored = ctx.store().list_attachments(case_ref).await?;
     let recorded: Option<Vec<AttachmentId>> = progress
         .extra
         .get(ATTACHMENT_IDS)
         .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let none_recorded = recorded.as_ref().is_some_and(Vec::is_empty);
+    let stored = if stored_files == 0 || none_recorded {
+        Vec::new()
+    } else {
+        ctx.store().list_attachments(case_ref).await?
+    };
     match recorded {
         Some(ids) => Ok(stored.into_iter().filter(|f| ids.contains(&f.id)).collect()),
         None => {

@@ -15,17 +15,22 @@ use super::error::{ApiError, ApiResult, Detail, did_you_mean};
 use super::extract::{CaseRef, JsonBody, shorten};
 use super::validate::{self, INTEGRATION_MEMBER};
 use crate::service::payload::ApplyJob;
-use crate::service::store::{JobKind, StoreError, StoredCase, after};
+use crate::service::store::{CaseRead, JobKind, StoreError, after};
 use crate::syntax::ast::TemplateKind;
 
 /// The answer for a stored case: the case as Connect sent it with what the integration wrote
 /// back (fields, dates, references), its stored files and its times.
-async fn case_view(state: &AppState, stored: StoredCase) -> ApiResult<Value> {
-    let attachments = state
-        .ctx
-        .store
-        .list_attachments(&stored.case.reference)
-        .await?;
+async fn case_view(state: &AppState, read: CaseRead) -> ApiResult<Value> {
+    let stored = read.case;
+    let attachments = if read.attachments == 0 {
+        Vec::new()
+    } else {
+        state
+            .ctx
+            .store
+            .list_attachments(&stored.case.reference)
+            .await?
+    };
     let mut case = match stored.case.body {
         Value::Object(map) => map,
         other => {
@@ -83,7 +88,7 @@ pub(crate) async fn put_case(
         .upsert_case_keeping(&record, INTEGRATION_MEMBER)
         .await?;
     let stored = store
-        .get_case(&reference)
+        .read_case(&reference)
         .await?
         .ok_or_else(|| unknown_case(&reference))?;
     let status = if created {
@@ -102,7 +107,7 @@ pub(crate) async fn get_case(
     let stored = state
         .ctx
         .store
-        .get_case(&reference)
+        .read_case(&reference)
         .await?
         .ok_or_else(|| unknown_case(&reference))?;
     Ok(Json(case_view(&state, stored).await?))
@@ -276,9 +281,6 @@ pub(crate) async fn apply(
         .with_details(details)
     })?;
     let store = &state.ctx.store;
-    if store.get_case(&reference).await?.is_none() {
-        return Err(unknown_case(&reference));
-    }
     let plans = &state.ctx.plans;
     let creates: Vec<&str> = plans
         .templates
@@ -321,7 +323,7 @@ pub(crate) async fn apply(
         Some(_) => {}
     }
     let payload = ApplyJob {
-        case_ref: reference,
+        case_ref: reference.clone(),
         template: body.template,
     };
     let payload = serde_json::to_value(&payload).map_err(|e| {
@@ -332,7 +334,11 @@ pub(crate) async fn apply(
         )
     })?;
     let run_at = after(Timestamp::now(), Duration::from_secs(body.delay_seconds));
-    let job = store.enqueue(JobKind::Create, &payload, run_at).await?;
+    // The case must be stored; checked in the statement that enqueues.
+    let job = store
+        .enqueue_for_case(&reference, JobKind::Create, &payload, run_at)
+        .await?
+        .ok_or_else(|| unknown_case(&reference))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"job": job, "run_at": run_at.to_string()})),

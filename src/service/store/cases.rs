@@ -107,6 +107,17 @@ impl fmt::Debug for CaseVersion {
     }
 }
 
+/// A case as [`Store::read_case`] reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseRead {
+    /// The case with its references.
+    pub case: StoredCase,
+    /// The version of its body.
+    pub version: CaseVersion,
+    /// How many attachments are stored for it.
+    pub attachments: u64,
+}
+
 type MetaRow = (i64, String, String, String, i64, i64);
 type AttachmentRow = (i64, String, String, String, i64, i64, Vec<u8>);
 
@@ -192,70 +203,81 @@ impl Store {
                     .fetch_optional(pool)
                     .await?
             });
+            let mut body = fresh.clone();
+            let sql = match &old {
+                None => INSERT_SQL,
+                Some(text) => {
+                    let stored: Value = from_json_text("case body", text)?;
+                    if let (Some(kept), Value::Object(body)) = (stored.get(keep), &mut body) {
+                        body.insert(keep.to_owned(), kept.clone());
+                    }
+                    UPDATE_SQL
+                }
+            };
+            let body = to_json_text(&body)?;
             let outcome: Option<bool> = with_writer!(self, pool => {
-                let mut tx = pool.begin().await?;
-                let mut body = fresh.clone();
-                let (sql, old_text) = match &old {
-                    None => (INSERT_SQL, String::new()),
-                    Some(text) => {
-                        let stored: Value = from_json_text("case body", text)?;
-                        if let (Some(kept), Value::Object(body)) = (stored.get(keep), &mut body) {
-                            body.insert(keep.to_owned(), kept.clone());
-                        }
-                        (UPDATE_SQL, text.clone())
+                let query = || {
+                    let query = sqlx::query(sql)
+                        .bind(&case.reference)
+                        .bind(&case.case_type)
+                        .bind(case.status.as_deref())
+                        .bind(&body)
+                        .bind(now);
+                    match &old {
+                        Some(text) => query.bind(text),
+                        None => query,
                     }
                 };
-                let mut query = sqlx::query(sql)
-                    .bind(&case.reference)
-                    .bind(&case.case_type)
-                    .bind(case.status.as_deref())
-                    .bind(to_json_text(&body)?)
-                    .bind(now);
-                if old.is_some() {
-                    query = query.bind(old_text);
-                }
-                if query.execute(&mut *tx).await?.rows_affected() == 0 {
-                    // Another writer got there between the read and the write: merge again.
-                    tx.rollback().await?;
-                    None
+
+                if case.references.is_empty() {
+                    // One statement: no transaction needed.
+                    let affected = query().execute(pool).await?.rows_affected();
+                    (affected > 0).then_some(old.is_none())
                 } else {
-                    for (name, value) in &case.references {
-                        sqlx::query(SET_REFERENCE_SQL)
-                            .bind(&case.reference)
-                            .bind(name)
-                            .bind(value)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                    let mut tx = pool.begin().await?;
+                    if query().execute(&mut *tx).await?.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        None
+                    } else {
+                        for (name, value) in &case.references {
+                            sqlx::query(SET_REFERENCE_SQL)
+                                .bind(&case.reference)
+                                .bind(name)
+                                .bind(value)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        tx.commit().await?;
+                        Some(old.is_none())
                     }
-                    tx.commit().await?;
-                    Some(old.is_none())
                 }
             });
             if let Some(created) = outcome {
                 return Ok(created);
             }
+            // Another writer got there between the read and the write: merge again.
         }
     }
 
     /// The case with this reference, with all its references.
     pub async fn get_case(&self, reference: &str) -> StoreResult<Option<StoredCase>> {
-        Ok(self.read_case(reference).await?.map(|(case, _)| case))
+        Ok(self.read_case(reference).await?.map(|read| read.case))
     }
 
-    /// The case with this reference, with all its references, and the version of its body that
-    /// was read (for [`Store::complete_create`]'s compare-and-set). One statement.
-    pub async fn read_case(
-        &self,
-        reference: &str,
-    ) -> StoreResult<Option<(StoredCase, CaseVersion)>> {
-        let sql = "SELECT c.case_type, c.status, c.body, c.created_at, c.updated_at, r.name, \
+    /// The case with this reference, with all its references, the version of its body that was
+    /// read (for [`Store::complete_create`]'s compare-and-set) and the number of its attachments.
+    /// One statement.
+    pub async fn read_case(&self, reference: &str) -> StoreResult<Option<CaseRead>> {
+        let sql = "SELECT c.case_type, c.status, c.body, c.created_at, c.updated_at, \
+                   (SELECT COUNT(*) FROM attachments a WHERE a.case_ref = c.reference), r.name, \
                    r.value FROM cases c LEFT JOIN case_references r ON r.case_ref = c.reference \
                    WHERE c.reference = $1 ORDER BY r.name";
         type Row = (
             String,
             Option<String>,
             String,
+            i64,
             i64,
             i64,
             Option<String>,
@@ -265,28 +287,32 @@ impl Store {
             sqlx::query_as(sql).bind(reference).fetch_all(pool).await?
         });
         let mut rows = rows.into_iter();
-        let Some((case_type, status, body, created_at, updated_at, name, value)) = rows.next()
+        let Some((case_type, status, body, created_at, updated_at, attachments, name, value)) =
+            rows.next()
         else {
             return Ok(None);
         };
         let mut references = BTreeMap::new();
-        for (name, value) in std::iter::once((name, value)).chain(rows.map(|r| (r.5, r.6))) {
+        for (name, value) in std::iter::once((name, value)).chain(rows.map(|r| (r.6, r.7))) {
             if let (Some(name), Some(value)) = (name, value) {
                 references.insert(name, value);
             }
         }
-        let stored = StoredCase {
-            case: CaseRecord {
-                reference: reference.to_owned(),
-                case_type,
-                status,
-                body: from_json_text("case body", &body)?,
-                references,
+        Ok(Some(CaseRead {
+            case: StoredCase {
+                case: CaseRecord {
+                    reference: reference.to_owned(),
+                    case_type,
+                    status,
+                    body: from_json_text("case body", &body)?,
+                    references,
+                },
+                created_at: timestamp(created_at)?,
+                updated_at: timestamp(updated_at)?,
             },
-            created_at: timestamp(created_at)?,
-            updated_at: timestamp(updated_at)?,
-        };
-        Ok(Some((stored, CaseVersion(body))))
+            version: CaseVersion(body),
+            attachments: u64::try_from(attachments).unwrap_or(0),
+        }))
     }
 
     /// Replaces the body of an existing case (fields written back by the integration).

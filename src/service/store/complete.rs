@@ -27,6 +27,9 @@ pub struct CreateCompletion<'a> {
     pub reference: &'a str,
     /// The Aurora case number.
     pub case_number: &'a str,
+    /// Whether the reference is written; `false` when an earlier transaction of this attempt
+    /// wrote it already.
+    pub write_reference: bool,
     /// The case body with the incoming templates' writes merged in, and the version of the body
     /// it was computed from: written only if the stored body is still that version. `None` writes
     /// no body.
@@ -85,7 +88,8 @@ impl From<sqlx::Error> for Abort {
 impl Store {
     /// Writes the end of a create held by `claim` in one transaction: the job's progress and,
     /// with `done`, its completion; the body (compare-and-set on its version); the reference
-    /// `completion.reference` of the case set to the case number; the log entry.
+    /// `completion.reference` of the case set to the case number (with `write_reference`); the
+    /// log entry.
     ///
     /// Nothing is written when any part fails: [`CreateCompleted::CaseChanged`] when the body
     /// changed since its version was read, [`StoreError::UnknownCase`] when the case is gone,
@@ -138,18 +142,20 @@ impl Store {
                         return Err(Abort::CaseChanged);
                     }
                 }
-                let affected = sqlx::query(SET_REFERENCE_SQL)
-                    .bind(completion.case_ref)
-                    .bind(completion.reference)
-                    .bind(completion.case_number)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-                if affected == 0 {
-                    return Err(Abort::Error(StoreError::UnknownCase(
-                        completion.case_ref.to_owned(),
-                    )));
+                if completion.write_reference {
+                    let affected = sqlx::query(SET_REFERENCE_SQL)
+                        .bind(completion.case_ref)
+                        .bind(completion.reference)
+                        .bind(completion.case_number)
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if affected == 0 {
+                        return Err(Abort::Error(StoreError::UnknownCase(
+                            completion.case_ref.to_owned(),
+                        )));
+                    }
                 }
                 let mut log_id = None;
                 if let Some(entry) = completion.log {

@@ -339,6 +339,38 @@ impl Store {
         Ok(JobId(id))
     }
 
+    /// Adds a job due at `run_at` if the case `case_ref` is stored, in one statement; `None` (and
+    /// no job) when it is not. The job is committed (durable) when this returns.
+    pub async fn enqueue_for_case(
+        &self,
+        case_ref: &str,
+        kind: JobKind,
+        payload: &Value,
+        run_at: Timestamp,
+    ) -> StoreResult<Option<JobId>> {
+        let payload = to_json_text(payload)?;
+        let progress = to_json_text(&JobProgress::default())?;
+        let now = now_ms();
+        let sql = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, created_at, \
+                   updated_at) SELECT $1, $2, 'queued', 0, $3, $4, $5, $5 \
+                   WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $6) RETURNING id";
+        let id: Option<i64> = with_writer!(self, pool => {
+            sqlx::query_scalar(sql)
+                .bind(kind.as_str())
+                .bind(&payload)
+                .bind(millis(run_at))
+                .bind(&progress)
+                .bind(now)
+                .bind(case_ref)
+                .fetch_optional(pool)
+                .await?
+        });
+        if id.is_some() {
+            self.inner.enqueued.notify_one();
+        }
+        Ok(id.map(JobId))
+    }
+
     /// Enqueues a job for the snapshot `name` unless that name was processed already: records the
     /// name and adds the job in one transaction, so that a name seen twice (two pollers, a poller
     /// and a push, a restart between the two steps) gives one job. `None` when the name was

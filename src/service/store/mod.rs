@@ -37,7 +37,9 @@ use sqlx::sqlite::{
 };
 use tokio::sync::Notify;
 
-pub use cases::{Attachment, AttachmentId, AttachmentMeta, CaseRecord, CaseVersion, StoredCase};
+pub use cases::{
+    Attachment, AttachmentId, AttachmentMeta, CaseRead, CaseRecord, CaseVersion, StoredCase,
+};
 pub use complete::{CreateCompleted, CreateCompletion};
 pub use jobs::{Claim, Job, JobCounts, JobId, JobKind, JobProgress, JobState, UploadedAttachment};
 pub use log::{LogEntry, LogId, LogOutcome, LogQuery, NewLogEntry, UnknownOutcome};

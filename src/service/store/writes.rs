@@ -14,7 +14,8 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use super::{
-    CaseVersion, Store, StoreError, StoreResult, StoredCase, now_ms, to_json_text, with_writer,
+    CaseRead, CaseVersion, Store, StoreError, StoreResult, StoredCase, now_ms, to_json_text,
+    with_writer,
 };
 use crate::runtime::eval::{FieldWrite, WriteTarget};
 
@@ -117,7 +118,12 @@ impl Store {
         let write_sql =
             "UPDATE cases SET body = $1, updated_at = $2 WHERE reference = $3 AND body = $4";
         loop {
-            let Some((stored, CaseVersion(text))) = self.read_case(case_ref).await? else {
+            let Some(CaseRead {
+                case: stored,
+                version: CaseVersion(text),
+                ..
+            }) = self.read_case(case_ref).await?
+            else {
                 return Err(StoreError::UnknownCase(case_ref.to_owned()));
             };
             let applied = applied_snapshot_time(&stored.case.body, reference);
