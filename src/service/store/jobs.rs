@@ -442,12 +442,13 @@ impl Store {
         let until = millis(after(now, lease));
         let now = millis(now);
         let row: Option<JobRow> = match &self.inner.backend {
-            Backend::Sqlite { write: pool, .. } => {
+            Backend::Sqlite { write, .. } => {
+                let mut connection = write.acquire().await?;
                 sqlx::query_as(CLAIM_SQLITE)
                     .bind(worker_id)
                     .bind(until)
                     .bind(now)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *connection)
                     .await?
             }
             Backend::Postgres(pool) => {

@@ -29,12 +29,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use sqlx::Connection;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
 pub use cases::{
@@ -130,35 +130,97 @@ pub enum Dialect {
     Postgres,
 }
 
-#[derive(Clone)]
 pub(crate) enum Backend {
-    /// SQLite: `read` serves the reads; `write`, a pool of one connection, every statement that
-    /// writes, so that writers queue in the service instead of sleeping in SQLite's busy handler.
+    /// SQLite: `read` serves the reads; `write`, one connection, every statement that writes, so
+    /// that writers queue in the service instead of sleeping in SQLite's busy handler.
     Sqlite {
-        read: SqlitePool,
-        write: SqlitePool,
+        read: SqliteConnections,
+        write: SqliteConnections,
     },
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool for reads. The body is compiled once per
-/// backend, so the same runtime-checked query text and bindings serve both.
+/// A fixed set of SQLite connections, each used by one caller at a time.
+///
+/// Not an sqlx pool: a pool checks every connection it takes back (a round trip to the
+/// connection's thread after every use, which doubled the thread switches of a statement), and a
+/// connection to a local file needs no such check. A caller that is cancelled mid-statement or
+/// mid-transaction leaves nothing behind: the connection's thread finishes or rolls back the
+/// command before it runs the next caller's.
+pub(crate) struct SqliteConnections {
+    connections: Box<[tokio::sync::Mutex<Option<SqliteConnection>>]>,
+    next: AtomicUsize,
+}
+
+impl SqliteConnections {
+    async fn open(options: &SqliteConnectOptions, n: u32) -> StoreResult<SqliteConnections> {
+        let mut connections = Vec::new();
+        for _ in 0..n.max(1) {
+            let connection = SqliteConnection::connect_with(options).await?;
+            connections.push(tokio::sync::Mutex::new(Some(connection)));
+        }
+        Ok(SqliteConnections {
+            connections: connections.into_boxed_slice(),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// A free connection, else the next one in turn once it is free.
+    pub(crate) async fn acquire(
+        &self,
+    ) -> StoreResult<tokio::sync::MappedMutexGuard<'_, SqliteConnection>> {
+        let n = self.connections.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let free = (0..n).find_map(|i| self.connections[(start + i) % n].try_lock().ok());
+        let guard = match free {
+            Some(guard) => guard,
+            None => self.connections[start].lock().await,
+        };
+        tokio::sync::MutexGuard::try_map(guard, Option::as_mut)
+            .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))
+    }
+
+    async fn close(&self) {
+        for slot in &self.connections {
+            if let Some(connection) = slot.lock().await.take() {
+                // Closing only fails when the connection is broken already.
+                let _ = connection.close().await;
+            }
+        }
+    }
+}
+
+/// Runs `$body` with `$pool` bound to an executor for reads: an SQLite connection
+/// (`&mut SqliteConnection`) or the PostgreSQL pool. The body is compiled once per backend, so the
+/// same runtime-checked query text and bindings serve both; it may use `$pool` once.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.inner.backend {
-            $crate::service::store::Backend::Sqlite { read: $pool, .. } => $body,
+            $crate::service::store::Backend::Sqlite { read, .. } => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut connection = read.acquire().await?;
+                let $pool = &mut *connection;
+                $body
+            }
             $crate::service::store::Backend::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use with_pool;
 
-/// Runs `$body` with `$pool` bound to the concrete pool for statements that write (on SQLite the
-/// single writer connection; on PostgreSQL the one pool).
+/// Runs `$body` with `$pool` bound to an executor for statements that write: the single SQLite
+/// writer connection, or the PostgreSQL pool. The body may use `$pool` once.
 macro_rules! with_writer {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.inner.backend {
-            $crate::service::store::Backend::Sqlite { write: $pool, .. } => $body,
+            $crate::service::store::Backend::Sqlite { write, .. } => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut connection = write.acquire().await?;
+                let $pool = &mut *connection;
+                $body
+            }
             $crate::service::store::Backend::Postgres($pool) => $body,
         }
     };
@@ -259,22 +321,15 @@ impl Store {
             .busy_timeout(config.busy_timeout)
             .foreign_keys(true);
         // One connection writes: SQLite admits one writer at a time anyway, and a writer that
-        // finds the lock taken sleeps in the busy handler (1 ms, 2 ms, 5 ms, …) where a queue in
-        // the pool wakes the next writer at once. The busy timeout still covers another process
-        // writing to the same file. A local file needs no liveness check before each use (each
-        // is a round trip to the connection's thread).
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await?;
-        migrator(SQLITE_MIGRATIONS).run(&write).await?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(config.max_connections.max(1))
-            .test_before_acquire(false)
-            .connect_with(options)
-            .await?;
+        // finds the lock taken sleeps in the busy handler (1 ms, 2 ms, 5 ms, …) where a queue
+        // for the connection wakes the next writer at once. The busy timeout still covers another
+        // process writing to the same file.
+        let write = SqliteConnections::open(&options, 1).await?;
+        {
+            let mut connection = write.acquire().await?;
+            migrator(SQLITE_MIGRATIONS).run(&mut *connection).await?;
+        }
+        let read = SqliteConnections::open(&options, config.max_connections).await?;
         Ok(Store::from_backend(Backend::Sqlite { read, write }, config))
     }
 
