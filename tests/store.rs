@@ -309,6 +309,50 @@ async fn a_job_for_a_case_is_enqueued_only_if_the_case_is_stored() -> TestResult
     Ok(())
 }
 
+#[tokio::test]
+async fn a_put_answers_the_case_as_it_left_it() -> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    let mut first = case("C-1", &[("connect_ref", "X-1")]);
+    first.body = json!({"fields": {"depth": 40}, "integration": {"from": "connect"}});
+    let (created, answer) = store.put_case_keeping(&first, "integration").await?;
+    assert!(created);
+    let stored = store.read_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(answer, stored);
+    assert_eq!(answer.case.case.body, json!({"fields": {"depth": 40}}));
+
+    // The integration's member and an existing reference are kept; a file is counted.
+    store
+        .set_case_reference("C-1", "aurora_case", "AUR-1")
+        .await?;
+    let mut body = stored.case.case.body.clone();
+    body["integration"] = json!({"applied": {"aurora_case": "2025-12-02T09:00:00Z"}});
+    store.set_case_body("C-1", &body).await?;
+    store
+        .add_attachment("C-1", "photo.jpg", "image/jpeg", b"jpeg")
+        .await?;
+    let mut second = case("C-1", &[("connect_ref", "X-2")]);
+    second.body = json!({"fields": {"depth": 55}});
+    let (created, answer) = store.put_case_keeping(&second, "integration").await?;
+    assert!(!created);
+    let stored = store.read_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(answer, stored);
+    assert_eq!(answer.attachments, 1);
+    assert_eq!(
+        answer.case.case.body,
+        json!({"fields": {"depth": 55},
+               "integration": {"applied": {"aurora_case": "2025-12-02T09:00:00Z"}}})
+    );
+    assert_eq!(
+        answer.case.case.references,
+        BTreeMap::from([
+            ("aurora_case".to_owned(), "AUR-1".to_owned()),
+            ("connect_ref".to_owned(), "X-2".to_owned()),
+        ])
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------- a create's end
 
 #[tokio::test]

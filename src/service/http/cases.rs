@@ -84,13 +84,7 @@ pub(crate) async fn put_case(
     let store = &state.ctx.store;
     // The integration's own state (for example the newest snapshot applied) is not Connect's to
     // replace; the store keeps it even when a snapshot is applied during this request.
-    let created = store
-        .upsert_case_keeping(&record, INTEGRATION_MEMBER)
-        .await?;
-    let stored = store
-        .read_case(&reference)
-        .await?
-        .ok_or_else(|| unknown_case(&reference))?;
+    let (created, stored) = store.put_case_keeping(&record, INTEGRATION_MEMBER).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -182,7 +182,18 @@ impl Store {
     /// being applied) changes the case in between, the merge is done again, so neither write is
     /// lost. Answers whether the case is new.
     pub async fn upsert_case_keeping(&self, case: &CaseRecord, keep: &str) -> StoreResult<bool> {
-        const READ_SQL: &str = "SELECT body FROM cases WHERE reference = $1";
+        Ok(self.put_case_keeping(case, keep).await?.0)
+    }
+
+    /// [`Store::upsert_case_keeping`], answering also the case as this write left it (its body,
+    /// all its references, its times and the number of its files), without reading it again. A
+    /// reference or file another writer added since the case was read for the merge is not in
+    /// the answer (it is in the store).
+    pub async fn put_case_keeping(
+        &self,
+        case: &CaseRecord,
+        keep: &str,
+    ) -> StoreResult<(bool, CaseRead)> {
         const INSERT_SQL: &str = "INSERT INTO cases (reference, case_type, status, body, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
              ON CONFLICT (reference) DO NOTHING";
@@ -193,42 +204,37 @@ impl Store {
             body.remove(keep);
         }
         loop {
-            let now = now_ms();
             // Read outside the transaction: a read that then writes would have to upgrade its
             // lock, which SQLite refuses once another connection has written; the
             // compare-and-set below makes the pair safe instead.
-            let old: Option<String> = with_pool!(self, pool => {
-                sqlx::query_scalar(READ_SQL)
-                    .bind(&case.reference)
-                    .fetch_optional(pool)
-                    .await?
-            });
+            let old = self.read_case(&case.reference).await?;
+            let now = now_ms();
             let mut body = fresh.clone();
             let sql = match &old {
                 None => INSERT_SQL,
-                Some(text) => {
-                    let stored: Value = from_json_text("case body", text)?;
-                    if let (Some(kept), Value::Object(body)) = (stored.get(keep), &mut body) {
+                Some(old) => {
+                    if let (Some(kept), Value::Object(body)) =
+                        (old.case.case.body.get(keep), &mut body)
+                    {
                         body.insert(keep.to_owned(), kept.clone());
                     }
                     UPDATE_SQL
                 }
             };
-            let body = to_json_text(&body)?;
+            let text = to_json_text(&body)?;
             let outcome: Option<bool> = with_writer!(self, pool => {
                 let query = || {
                     let query = sqlx::query(sql)
                         .bind(&case.reference)
                         .bind(&case.case_type)
                         .bind(case.status.as_deref())
-                        .bind(&body)
+                        .bind(&text)
                         .bind(now);
                     match &old {
-                        Some(text) => query.bind(text),
+                        Some(old) => query.bind(&old.version.0),
                         None => query,
                     }
                 };
-
                 if case.references.is_empty() {
                     // One statement: no transaction needed.
                     let affected = query().execute(pool).await?.rows_affected();
@@ -253,10 +259,35 @@ impl Store {
                     }
                 }
             });
-            if let Some(created) = outcome {
-                return Ok(created);
-            }
-            // Another writer got there between the read and the write: merge again.
+            let Some(created) = outcome else {
+                // Another writer got there between the read and the write: merge again.
+                continue;
+            };
+            let (mut references, created_at, attachments) = match old {
+                Some(old) => (
+                    old.case.case.references,
+                    old.case.created_at,
+                    old.attachments,
+                ),
+                None => (BTreeMap::new(), timestamp(now)?, 0),
+            };
+            references.extend(case.references.clone());
+            let written = CaseRead {
+                case: StoredCase {
+                    case: CaseRecord {
+                        reference: case.reference.clone(),
+                        case_type: case.case_type.clone(),
+                        status: case.status.clone(),
+                        body,
+                        references,
+                    },
+                    created_at,
+                    updated_at: timestamp(now)?,
+                },
+                version: CaseVersion(text),
+                attachments,
+            };
+            return Ok((created, written));
         }
     }
 
