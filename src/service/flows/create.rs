@@ -1,22 +1,27 @@
 //! The create flow: a create template applied to a stored Connect case.
 //!
-//! Steps, each recorded in the job's progress as soon as it succeeds so that a retry resumes after
-//! it instead of repeating it:
+//! Steps, each recorded in the job's progress before the next call to Aurora, so that a retry
+//! resumes after it instead of repeating it:
 //!
 //! 1. evaluate the template against the case (pure; repeated on every attempt);
-//! 2. find the contact by e-mail, then phone, else create it → `contact_id`;
+//! 2. find the contact by e-mail, then phone, else create it → `contact_id` (saved at once when
+//!    files are to be uploaded, else with `create_sent`);
 //! 3. upload each file stored for the case when the create runs (the list is recorded with the
 //!    first step saved, so files added after that are not sent by a retry) →
 //!    `uploaded_attachments`; a file Aurora refuses for its size or type →
 //!    `rejected_attachments`;
 //! 4. CreateCase with the contact and the uploaded files (`create_sent` is saved before sending)
-//!    → `case_number`; the case number goes into the template's reference of the Connect case;
+//!    → `case_number`, which goes into the template's reference of the Connect case. When Aurora
+//!    is called again afterwards (step 5, or reading the case back), the case number and the
+//!    reference are committed first; otherwise with step 6;
 //! 5. one note on the new case linking the refused files in Connect (`note_added`), and one
 //!    `attachment_fallback` log entry per refused file (a note whose answer is lost is sent
 //!    again by the retry; a note Aurora refuses ends the job as a validation failure once the
 //!    case is complete);
 //! 6. the incoming templates of the reference applied to the snapshot of the new case (see
-//!    [`snapshot_from_case_body`]) and the fields written into the stored case; `created` logged.
+//!    [`snapshot_from_case_body`]); the fields written into the stored case, the case number,
+//!    the `created` entry and the job's completion committed in one transaction
+//!    ([`JobContext::complete_create`]).
 //!
 //! A case whose reference already holds an Aurora case number (the template applied a second
 //! time) is logged `skipped` and nothing is sent.
