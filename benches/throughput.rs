@@ -5,8 +5,8 @@
 //! stops when every create job is done: evaluated, contact found or created, CreateCase sent, the
 //! case number stored and the incoming template applied.
 //!
-//! Both SQLite commit modes are measured: `synchronous = "full"` (the default: every commit waits
-//! for the disk) and `"normal"` (commits survive `kill -9` without waiting for the disk). For each,
+//! Both SQLite commit modes are measured: `synchronous = "full"` (every commit waits for the disk)
+//! and `"normal"` (the default: commits survive `kill -9` without waiting for the disk). For each,
 //! `cargo bench --bench throughput` first prints one timed batch of 1,000 cases (cases per second
 //! and the process's peak resident memory), then runs the criterion measurement on batches of 200.
 

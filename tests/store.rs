@@ -8,8 +8,9 @@ use std::time::Duration;
 use amap::runtime::eval::{FieldWrite, WriteTarget};
 use amap::service::retry::{RetryConfig, RetryPolicy};
 use amap::service::store::{
-    CaseRecord, JobId, JobKind, JobProgress, JobState, LogOutcome, LogQuery, NewLogEntry,
-    SnapshotTime, Store, StoreConfig, StoreError, UploadedAttachment, after, applied_snapshot_time,
+    CaseRecord, CreateCompleted, CreateCompletion, JobId, JobKind, JobProgress, JobState,
+    LogOutcome, LogQuery, NewLogEntry, SnapshotTime, Store, StoreConfig, StoreError,
+    UploadedAttachment, after, applied_snapshot_time,
 };
 use amap::service::worker::{JobContext, Outcome, WorkerConfig, run_workers};
 use jiff::Timestamp;
@@ -283,6 +284,271 @@ async fn transitions_record_state_reason_and_progress() -> TestResult {
     Ok(())
 }
 
+#[tokio::test]
+async fn a_job_for_a_case_is_enqueued_only_if_the_case_is_stored() -> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    assert_eq!(
+        store
+            .enqueue_for_case("C-1", JobKind::Create, &json!({"case_ref": "C-1"}), ms(0))
+            .await?,
+        None
+    );
+    assert_eq!(store.job_counts().await?.queued, 0);
+    store.upsert_case(&case("C-1", &[])).await?;
+    let id = store
+        .enqueue_for_case("C-1", JobKind::Create, &json!({"case_ref": "C-1"}), ms(5))
+        .await?
+        .ok_or("not enqueued")?;
+    let job = store.get_job(id).await?.ok_or("lost")?;
+    assert_eq!(job.state, JobState::Queued);
+    assert_eq!(job.kind, JobKind::Create);
+    assert_eq!(job.run_at, ms(5));
+    assert_eq!(job.case_ref(), Some("C-1"));
+    assert_eq!(job.progress, JobProgress::default());
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_put_answers_the_case_as_it_left_it() -> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    let mut first = case("C-1", &[("connect_ref", "X-1")]);
+    first.body = json!({"fields": {"depth": 40}, "integration": {"from": "connect"}});
+    let (created, answer) = store.put_case_keeping(&first, "integration").await?;
+    assert!(created);
+    let stored = store.read_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(answer, stored);
+    assert_eq!(answer.case.case.body, json!({"fields": {"depth": 40}}));
+
+    // The integration's member and an existing reference are kept; a file is counted.
+    store
+        .set_case_reference("C-1", "aurora_case", "AUR-1")
+        .await?;
+    let mut body = stored.case.case.body.clone();
+    body["integration"] = json!({"applied": {"aurora_case": "2025-12-02T09:00:00Z"}});
+    store.set_case_body("C-1", &body).await?;
+    store
+        .add_attachment("C-1", "photo.jpg", "image/jpeg", b"jpeg")
+        .await?;
+    let mut second = case("C-1", &[("connect_ref", "X-2")]);
+    second.body = json!({"fields": {"depth": 55}});
+    let (created, answer) = store.put_case_keeping(&second, "integration").await?;
+    assert!(!created);
+    let stored = store.read_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(answer, stored);
+    assert_eq!(answer.attachments, 1);
+    assert_eq!(
+        answer.case.case.body,
+        json!({"fields": {"depth": 55},
+               "integration": {"applied": {"aurora_case": "2025-12-02T09:00:00Z"}}})
+    );
+    assert_eq!(
+        answer.case.case.references,
+        BTreeMap::from([
+            ("aurora_case".to_owned(), "AUR-1".to_owned()),
+            ("connect_ref".to_owned(), "X-2".to_owned()),
+        ])
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------- a create's end
+
+#[tokio::test]
+async fn a_creates_end_is_committed_in_one_transaction() -> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    let lease = Duration::from_secs(60);
+    store.upsert_case(&case("C-1", &[("other", "x")])).await?;
+    let id = store
+        .enqueue(JobKind::Create, &json!({"case_ref": "C-1"}), ms(0))
+        .await?;
+    let job = store.claim("w", lease, ms(10)).await?.ok_or("none due")?;
+    let read = store.read_case("C-1").await?.ok_or("no case")?;
+    let (stored, version) = (read.case, read.version);
+    assert_eq!(read.attachments, 0);
+    assert_eq!(stored.case.references.len(), 1);
+    assert_eq!(stored.case.body, json!({"fields": {"depth": 40}}));
+
+    let progress = JobProgress {
+        create_sent: true,
+        case_number: Some("AUR-9".into()),
+        ..JobProgress::default()
+    };
+    let body = json!({"fields": {"depth": 40, "aurora_case_number": "AUR-9"}});
+    let entry = NewLogEntry::new(LogOutcome::Created)
+        .job(id, 1)
+        .case_ref("C-1")
+        .aurora_case_number("AUR-9")
+        .reason("Aurora case AUR-9 created; password=hunter2 was not sent");
+    let completion = CreateCompletion {
+        progress: &progress,
+        case_ref: "C-1",
+        reference: "aurora_case",
+        case_number: "AUR-9",
+        write_reference: true,
+        body: Some((&version, &body)),
+        log: Some(&entry),
+        done: true,
+    };
+    let outcome = store.complete_create(&job.claim(), &completion).await?;
+    assert!(matches!(outcome, CreateCompleted::Committed(Some(_))));
+
+    // Everything is there.
+    let after_it = store.get_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(after_it.case.body, body);
+    assert_eq!(
+        after_it
+            .case
+            .references
+            .get("aurora_case")
+            .map(String::as_str),
+        Some("AUR-9")
+    );
+    assert_eq!(
+        after_it.case.references.get("other").map(String::as_str),
+        Some("x")
+    );
+    let done = store.get_job(id).await?.ok_or("lost")?;
+    assert_eq!(done.state, JobState::Done);
+    assert_eq!(done.progress, progress);
+    assert_eq!(done.lease_owner, None);
+    let log = store.query_log(&LogQuery::default()).await?;
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].outcome, LogOutcome::Created);
+    assert_eq!(log[0].job_id, Some(id));
+    assert_eq!(log[0].aurora_case_number.as_deref(), Some("AUR-9"));
+    let reason = log[0].reason.as_deref().unwrap_or_default();
+    assert!(!reason.contains("hunter2"), "{reason}");
+    // The claim no longer holds the job.
+    assert!(matches!(
+        store.complete_create(&job.claim(), &completion).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_creates_end_that_fails_halfway_writes_nothing() -> TestResult {
+    let dir = TempDir::new()?;
+    let store = open(&dir).await?;
+    let lease = Duration::from_secs(60);
+    store.upsert_case(&case("C-1", &[])).await?;
+    let id = store.enqueue(JobKind::Create, &json!({}), ms(0)).await?;
+    let job = store.claim("w", lease, ms(10)).await?.ok_or("none due")?;
+    let version = store.read_case("C-1").await?.ok_or("no case")?.version;
+    let progress = JobProgress {
+        create_sent: true,
+        case_number: Some("AUR-9".into()),
+        ..JobProgress::default()
+    };
+    let body = json!({"fields": {"depth": 40, "aurora_case_number": "AUR-9"}});
+    let entry = NewLogEntry::new(LogOutcome::Created).reason("created");
+    let completion = CreateCompletion {
+        progress: &progress,
+        case_ref: "C-1",
+        reference: "aurora_case",
+        case_number: "AUR-9",
+        write_reference: true,
+        body: Some((&version, &body)),
+        log: Some(&entry),
+        done: true,
+    };
+    let unchanged = |store: Store| async move {
+        let stored = store.get_case("C-1").await?.ok_or("no case")?;
+        assert!(stored.case.references.is_empty(), "{stored:?}");
+        let job = store.get_job(id).await?.ok_or("lost")?;
+        assert_eq!(job.state, JobState::Running);
+        assert_eq!(job.progress, JobProgress::default());
+        assert!(store.query_log(&LogQuery::default()).await?.is_empty());
+        Ok::<_, Box<dyn std::error::Error>>(stored)
+    };
+
+    // The body changed since it was read (found after the job's row was written): nothing is
+    // written.
+    let mut changed = case("C-1", &[]);
+    changed.body = json!({"fields": {"depth": 55}});
+    store.upsert_case(&changed).await?;
+    assert_eq!(
+        store.complete_create(&job.claim(), &completion).await?,
+        CreateCompleted::CaseChanged
+    );
+    let stored = unchanged(store.clone()).await?;
+    assert_eq!(stored.case.body, changed.body);
+
+    // The lease was lost: nothing is written either.
+    let version = store.read_case("C-1").await?.ok_or("no case")?.version;
+    let stale = amap::service::store::Claim {
+        attempt: job.attempts + 1,
+        ..job.claim()
+    };
+    let completion = CreateCompletion {
+        body: Some((&version, &body)),
+        ..completion
+    };
+    assert!(matches!(
+        store.complete_create(&stale, &completion).await,
+        Err(StoreError::LeaseLost(_))
+    ));
+    let stored = unchanged(store.clone()).await?;
+    assert_eq!(stored.case.body, changed.body);
+
+    // An unknown case (found after the job's row was written).
+    let missing = CreateCompletion {
+        case_ref: "C-404",
+        body: None,
+        ..completion.clone()
+    };
+    assert!(matches!(
+        store.complete_create(&job.claim(), &missing).await,
+        Err(StoreError::UnknownCase(_))
+    ));
+    unchanged(store.clone()).await?;
+
+    // Recording the case number only (the job stays running), then the end.
+    let record = CreateCompletion {
+        body: None,
+        log: None,
+        done: false,
+        ..completion.clone()
+    };
+    assert_eq!(
+        store.complete_create(&job.claim(), &record).await?,
+        CreateCompleted::Committed(None)
+    );
+    let running = store.get_job(id).await?.ok_or("lost")?;
+    assert_eq!(running.state, JobState::Running);
+    assert_eq!(running.progress, progress);
+    let refs = store.case_references("C-1").await?;
+    assert_eq!(refs.get("aurora_case").map(String::as_str), Some("AUR-9"));
+    assert!(store.query_log(&LogQuery::default()).await?.is_empty());
+    // The end, without writing the reference again.
+    let end = CreateCompletion {
+        write_reference: false,
+        ..completion
+    };
+    assert!(matches!(
+        store.complete_create(&job.claim(), &end).await?,
+        CreateCompleted::Committed(Some(_))
+    ));
+    let stored = store.get_case("C-1").await?.ok_or("no case")?;
+    assert_eq!(stored.case.body, body);
+    assert_eq!(
+        stored
+            .case
+            .references
+            .get("aurora_case")
+            .map(String::as_str),
+        Some("AUR-9")
+    );
+    assert_eq!(
+        store.get_job(id).await?.ok_or("lost")?.state,
+        JobState::Done
+    );
+    Ok(())
+}
+
 // ---------------------------------------------------------------- cases
 
 #[tokio::test]
@@ -472,6 +738,11 @@ async fn attachments_are_stored_bounded_and_tied_to_a_case() -> TestResult {
         Err(StoreError::UnknownCase(_))
     ));
     assert_eq!(store.list_attachments("CAS-1").await?.len(), 2);
+    // A case read counts its files.
+    let read = store.read_case("CAS-1").await?.ok_or("no case")?;
+    assert_eq!(read.attachments, 2);
+    assert_eq!(read.case, store.get_case("CAS-1").await?.ok_or("no case")?);
+    assert!(store.read_case("NOPE").await?.is_none());
     Ok(())
 }
 

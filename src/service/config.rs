@@ -80,7 +80,7 @@ pub struct StoreSection {
     pub url: Secret,
     /// Largest attachment accepted, in bytes.
     pub max_attachment_bytes: u64,
-    /// Connections in the pool.
+    /// Connections in the pool (on SQLite, those that read; one more writes).
     pub max_connections: u32,
     /// How long an SQLite connection waits for another writer's lock.
     pub busy_timeout: Duration,
@@ -907,7 +907,7 @@ fn read_store(cx: &mut Cx, mut t: Table<'_>) -> Option<StoreSection> {
     );
     let busy_timeout_ms = t.integer(cx, "busy_timeout_ms", 10_000, 1, 600_000);
     let sqlite_sync = match t.get("synchronous") {
-        None => SqliteSync::Full,
+        None => defaults.sqlite_sync,
         Some(Value::String(s)) if s == "full" => SqliteSync::Full,
         Some(Value::String(s)) if s == "normal" => SqliteSync::Normal,
         Some(other) => {
@@ -919,7 +919,7 @@ fn read_store(cx: &mut Cx, mut t: Table<'_>) -> Option<StoreSection> {
                 &t.key("synchronous"),
                 format!("must be \"full\" or \"normal\", not {shown}"),
             );
-            SqliteSync::Full
+            defaults.sqlite_sync
         }
     };
     t.finish(cx);
@@ -1153,6 +1153,8 @@ base_url = "https://connect.example.gov.uk/"
         assert!(c.updates.is_none());
         assert_eq!(c.store.url.expose(), "/srv/amap/amap.db");
         assert_eq!(c.store.max_attachment_bytes, 10 * 1024 * 1024);
+        assert_eq!(c.store.max_connections, 8);
+        assert_eq!(c.store.sqlite_sync, SqliteSync::Normal);
         assert_eq!(
             c.server.listen,
             "127.0.0.1:8480".parse().ok().unwrap_or(c.server.listen)
@@ -1203,7 +1205,7 @@ url = "sqlite://data/service.db"
 max_attachment_bytes = 2048
 max_connections = 4
 busy_timeout_ms = 500
-synchronous = "normal"
+synchronous = "full"
 
 [retry]
 max_attempts = 10
@@ -1237,7 +1239,8 @@ jitter = "none"
         assert_eq!(u.max_pages, 50);
         assert_eq!(c.store.url.expose(), "/srv/amap/data/service.db");
         assert_eq!(c.store.max_attachment_bytes, 2048);
-        assert_eq!(c.store.sqlite_sync, SqliteSync::Normal);
+        assert_eq!(c.store.max_connections, 4);
+        assert_eq!(c.store.sqlite_sync, SqliteSync::Full);
         assert_eq!(c.retry, RetryConfig::compressed(10));
         Ok(())
     }

@@ -10,13 +10,14 @@
 //!
 //! | [`Outcome`] | job | log entry |
 //! |---|---|---|
-//! | `Done` | done | none (the handler logs `created` / `updated` itself through [`JobContext::log`]) |
+//! | `Done` | done (unless the handler committed it already with [`JobContext::complete_create`]) | none (the handler logs `created` / `updated` itself through [`JobContext::log`] or with the completion) |
 //! | `Validation(reason)` | failed, never retried | `validation_failure` |
 //! | `Transient(reason)` | queued again after the policy's delay | `transient_failure` with the next attempt's time |
 //! | `Transient(reason)` on the last attempt | gave up | `gave_up` |
 //! | `Deferred(at)` | queued until `at`; the attempt is not counted | `deferred` |
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -26,7 +27,8 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::retry::RetryPolicy;
 use super::store::{
-    Claim, Job, JobProgress, LogId, LogOutcome, NewLogEntry, Store, StoreError, StoreResult, after,
+    Claim, CreateCompleted, CreateCompletion, Job, JobProgress, LogId, LogOutcome, NewLogEntry,
+    Store, StoreError, StoreResult, after,
 };
 
 /// What a handler reports for one attempt.
@@ -50,6 +52,8 @@ pub struct JobContext {
     job: Job,
     claim: Claim,
     progress: Arc<Mutex<JobProgress>>,
+    /// Set once the handler has committed the job's completion itself.
+    completed: Arc<AtomicBool>,
 }
 
 impl JobContext {
@@ -93,6 +97,32 @@ impl JobContext {
     pub async fn log(&self, entry: NewLogEntry) -> StoreResult<LogId> {
         let entry = label(entry, &self.job, &self.progress());
         self.store.append_log(&entry).await
+    }
+
+    /// Commits the end of a create in one transaction ([`Store::complete_create`]); its log entry
+    /// is labelled as [`JobContext::log`] labels one (from `completion.progress`). When the
+    /// transaction marks the job done, the worker takes the handler's [`Outcome::Done`] as already
+    /// recorded.
+    pub async fn complete_create(
+        &self,
+        completion: &CreateCompletion<'_>,
+    ) -> StoreResult<CreateCompleted> {
+        let labelled = completion
+            .log
+            .map(|entry| label(entry.clone(), &self.job, completion.progress));
+        let completion = CreateCompletion {
+            log: labelled.as_ref(),
+            ..completion.clone()
+        };
+        let outcome = self.store.complete_create(&self.claim, &completion).await?;
+        if let CreateCompleted::Committed(_) = outcome {
+            *self.progress.lock().unwrap_or_else(PoisonError::into_inner) =
+                completion.progress.clone();
+            if completion.done {
+                self.completed.store(true, Ordering::SeqCst);
+            }
+        }
+        Ok(outcome)
     }
 }
 
@@ -271,11 +301,13 @@ async fn run_one<H: JobHandler>(store: &Store, config: &WorkerConfig, handler: &
     }
 
     let progress = Arc::new(Mutex::new(job.progress.clone()));
+    let completed = Arc::new(AtomicBool::new(false));
     let ctx = JobContext {
         store: store.clone(),
         job: job.clone(),
         claim: claim.clone(),
         progress: Arc::clone(&progress),
+        completed: Arc::clone(&completed),
     };
     let task_handler = Arc::clone(handler);
     let mut task = AbortOnDrop(tokio::spawn(async move { task_handler.handle(ctx).await }));
@@ -306,6 +338,10 @@ async fn run_one<H: JobHandler>(store: &Store, config: &WorkerConfig, handler: &
         Err(error) if error.is_panic() => Outcome::Transient("the job handler panicked".into()),
         Err(_) => return,
     };
+    if outcome == Outcome::Done && completed.load(Ordering::SeqCst) {
+        // The handler committed the completion with its last writes.
+        return;
+    }
     let progress = progress
         .lock()
         .unwrap_or_else(PoisonError::into_inner)

@@ -1,22 +1,27 @@
 //! The create flow: a create template applied to a stored Connect case.
 //!
-//! Steps, each recorded in the job's progress as soon as it succeeds so that a retry resumes after
-//! it instead of repeating it:
+//! Steps, each recorded in the job's progress before the next call to Aurora, so that a retry
+//! resumes after it instead of repeating it:
 //!
 //! 1. evaluate the template against the case (pure; repeated on every attempt);
-//! 2. find the contact by e-mail, then phone, else create it → `contact_id`;
+//! 2. find the contact by e-mail, then phone, else create it → `contact_id` (saved at once when
+//!    files are to be uploaded, else with `create_sent`);
 //! 3. upload each file stored for the case when the create runs (the list is recorded with the
 //!    first step saved, so files added after that are not sent by a retry) →
 //!    `uploaded_attachments`; a file Aurora refuses for its size or type →
 //!    `rejected_attachments`;
 //! 4. CreateCase with the contact and the uploaded files (`create_sent` is saved before sending)
-//!    → `case_number`; the case number goes into the template's reference of the Connect case;
+//!    → `case_number`, which goes into the template's reference of the Connect case. When Aurora
+//!    is called again afterwards (step 5, or reading the case back), the case number and the
+//!    reference are committed first; otherwise with step 6;
 //! 5. one note on the new case linking the refused files in Connect (`note_added`), and one
 //!    `attachment_fallback` log entry per refused file (a note whose answer is lost is sent
 //!    again by the retry; a note Aurora refuses ends the job as a validation failure once the
 //!    case is complete);
 //! 6. the incoming templates of the reference applied to the snapshot of the new case (see
-//!    [`snapshot_from_case_body`]) and the fields written into the stored case; `created` logged.
+//!    [`snapshot_from_case_body`]); the fields written into the stored case, the case number,
+//!    the `created` entry and the job's completion committed in one transaction
+//!    ([`JobContext::complete_create`]).
 //!
 //! A case whose reference already holds an Aurora case number (the template applied a second
 //! time) is logged `skipped` and nothing is sent.
@@ -36,8 +41,9 @@ use crate::runtime::aurora::{AttachmentRef, AuroraClient, ContactId, NewContact}
 use crate::runtime::eval::Contact;
 use crate::service::payload::ApplyJob;
 use crate::service::store::{
-    AttachmentId, AttachmentMeta, FieldsApplied, JobProgress, LogOutcome, NewLogEntry,
-    SnapshotTime, UploadedAttachment,
+    AttachmentId, AttachmentMeta, CaseRead, CreateCompleted, CreateCompletion, JobProgress,
+    LogOutcome, NewLogEntry, StoreError, UploadedAttachment, applied_snapshot_time,
+    merge_field_writes,
 };
 use crate::service::worker::JobContext;
 use crate::syntax::ast::TemplateKind;
@@ -53,7 +59,12 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         .map_err(|e| Stop::Validation(format!("the job is not a readable create job: {e}")))?;
     let store = &config.store;
     let plans = &config.plans;
-    let Some(stored) = store.get_case(&job.case_ref).await? else {
+    let Some(CaseRead {
+        case: mut stored,
+        mut version,
+        attachments,
+    }) = store.read_case(&job.case_ref).await?
+    else {
         return Err(Stop::Validation(format!(
             "no Connect case with reference {:?} is stored",
             job.case_ref
@@ -96,7 +107,7 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         .await?;
         return Ok(());
     }
-    let files = files_of_job(ctx, &mut progress, &job.case_ref).await?;
+    let files = files_of_job(ctx, &mut progress, &job.case_ref, attachments).await?;
     let case = connect_case(&stored, &files).map_err(Stop::Validation)?;
     let now = Timestamp::now();
     let request = plans
@@ -121,7 +132,11 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
             CONTACT_ID_IS_NUMBER.into(),
             Value::Bool(matches!(found.id, ContactId::Number(_))),
         );
-        ctx.save_progress(&progress).await?;
+        // Before an upload, saved at once; otherwise saved with `create_sent`, just before
+        // CreateCase is sent (nothing but local work lies between).
+        if progress.case_number.is_none() && !to_upload(&progress, &files).is_empty() {
+            ctx.save_progress(&progress).await?;
+        }
     }
 
     // The files.
@@ -131,22 +146,42 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
 
     // The case.
     let body = create_body(&request.body, &progress);
+    let note_needed = !progress.rejected_attachments.is_empty() && !flag(&progress, NOTE_ADDED);
+    let read_back = client.settings().read_back_path.is_some();
+    let mut reference_written = false;
     let case_number = match progress.case_number.clone() {
         Some(number) => number,
         None => {
             let number = send_create(ctx, &client, &mut progress, &body).await?;
             progress.case_number = Some(number.clone());
-            ctx.save_progress(&progress).await?;
+            if note_needed || read_back {
+                // Aurora is called again before the end: the case number must be durable before
+                // anything that could fail and make a retry send CreateCase again.
+                ctx.complete_create(&CreateCompletion {
+                    progress: &progress,
+                    case_ref: &job.case_ref,
+                    reference: &reference,
+                    case_number: &number,
+                    write_reference: true,
+                    body: None,
+                    log: None,
+                    done: false,
+                })
+                .await?;
+                reference_written = true;
+            }
             number
         }
     };
-    store
-        .set_case_reference(&job.case_ref, &reference, &case_number)
-        .await?;
+    // The case as the incoming templates read it: with the case number in its reference.
+    stored
+        .case
+        .references
+        .insert(reference.clone(), case_number.clone());
 
     // The note linking the refused files.
     let mut note_refused = None;
-    if !progress.rejected_attachments.is_empty() && !flag(&progress, NOTE_ADDED) {
+    if note_needed {
         match add_fallback_note(config, ctx, &client, &mut progress, &job.case_ref, &files).await {
             Ok(()) => {}
             // The case exists: finish it, then report the refused note.
@@ -164,60 +199,66 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
         },
         None => body.clone(),
     };
-    let written = if plans.incoming_of(&reference).is_empty() {
-        Ok(Vec::new())
-    } else {
-        let snapshot = snapshot_from_case_body(&case_body, &case_number, &plans.udfs.wire, now);
-        let applied = store
-            .apply_field_writes(
-                &job.case_ref,
-                &reference,
-                SnapshotTime::Baseline,
-                |stored| {
-                    let case = connect_case(stored, &files)?;
+    // The fields written back, the reference, the `created` entry and the job's completion: one
+    // transaction. The writes are computed from the case as read at the start; if another writer
+    // changed it since, it is read again and the writes computed again.
+    let has_incoming = !plans.incoming_of(&reference).is_empty();
+    let snapshot = has_incoming
+        .then(|| snapshot_from_case_body(&case_body, &case_number, &plans.udfs.wire, now));
+    let written = loop {
+        let mut new_body = None;
+        let written: Result<Vec<String>, String> = match &snapshot {
+            // A return-path snapshot was applied already: the create's baseline is older.
+            Some(_) if applied_snapshot_time(&stored.case.body, &reference).is_some() => {
+                Ok(Vec::new())
+            }
+            Some(snapshot) => connect_case(&stored, &files)
+                .and_then(|case| {
                     plans
-                        .incoming(&reference, &snapshot, &case, now)
+                        .incoming(&reference, snapshot, &case, now)
                         .map_err(|failure| failure.to_string())
-                },
-            )
-            .await?;
-        match applied {
-            Ok(FieldsApplied::Written(targets)) => Ok(targets),
-            Ok(FieldsApplied::Superseded { .. }) => Ok(Vec::new()),
-            Err(reason) => Err(reason),
+                })
+                .map(|writes| {
+                    let mut body = stored.case.body.clone();
+                    let targets = merge_field_writes(&mut body, &writes);
+                    new_body = Some(body);
+                    targets
+                }),
+            None => Ok(Vec::new()),
+        };
+        let entry = NewLogEntry::new(LogOutcome::Created)
+            .aurora_case_number(&case_number)
+            .reason(created_reason(
+                &case_number,
+                &progress,
+                note_refused.is_some(),
+                &written,
+            ));
+        let completion = CreateCompletion {
+            progress: &progress,
+            case_ref: &job.case_ref,
+            reference: &reference,
+            case_number: &case_number,
+            write_reference: !reference_written,
+            body: new_body.as_ref().map(|body| (&version, body)),
+            log: Some(&entry),
+            done: written.is_ok() && note_refused.is_none(),
+        };
+        match ctx.complete_create(&completion).await? {
+            CreateCompleted::Committed(_) => break written,
+            CreateCompleted::CaseChanged => {
+                let Some(again) = store.read_case(&job.case_ref).await? else {
+                    return Err(StoreError::UnknownCase(job.case_ref.clone()).into());
+                };
+                stored = again.case;
+                version = again.version;
+                stored
+                    .case
+                    .references
+                    .insert(reference.clone(), case_number.clone());
+            }
         }
     };
-
-    let mut reason = format!("Aurora case {case_number} created");
-    if let Some(contact) = &progress.contact_id {
-        reason.push_str(&format!(" for contact {contact}"));
-    }
-    let (sent, linked) = (
-        progress.uploaded_attachments.len(),
-        progress.rejected_attachments.len(),
-    );
-    if sent + linked > 0 {
-        let fallback = if note_refused.is_some() {
-            "refused and not linked"
-        } else {
-            "linked from a note"
-        };
-        reason.push_str(&format!(
-            "; {sent} {} attached, {linked} {fallback}",
-            plural(sent, "file", "files")
-        ));
-    }
-    match &written {
-        Ok(targets) if targets.is_empty() => reason.push_str("; no Connect field written back"),
-        Ok(targets) => reason.push_str(&format!("; written back: {}", targets.join(", "))),
-        Err(_) => {}
-    }
-    ctx.log(
-        NewLogEntry::new(LogOutcome::Created)
-            .aurora_case_number(&case_number)
-            .reason(reason),
-    )
-    .await?;
     if let Err(failure) = written {
         return Err(Stop::Validation(format!(
             "Aurora case {case_number} was created, but its incoming templates could not be \
@@ -236,16 +277,25 @@ pub(super) async fn run(config: &FlowsConfig, ctx: &JobContext) -> Result<(), St
 /// The files to send: those recorded in the progress, else those stored for the case now
 /// (recorded in the progress with the next step saved, so that a retry does not send files added
 /// later).
+///
+/// `stored_files` is the number of files stored for the case when it was read: none to list when
+/// it is 0.
 async fn files_of_job(
     ctx: &JobContext,
     progress: &mut JobProgress,
     case_ref: &str,
+    stored_files: u64,
 ) -> Result<Vec<AttachmentMeta>, Stop> {
-    let stored = ctx.store().list_attachments(case_ref).await?;
     let recorded: Option<Vec<AttachmentId>> = progress
         .extra
         .get(ATTACHMENT_IDS)
         .and_then(|v| serde_json::from_value(v.clone()).ok());
+    let none_recorded = recorded.as_ref().is_some_and(Vec::is_empty);
+    let stored = if stored_files == 0 || none_recorded {
+        Vec::new()
+    } else {
+        ctx.store().list_attachments(case_ref).await?
+    };
     match recorded {
         Some(ids) => Ok(stored.into_iter().filter(|f| ids.contains(&f.id)).collect()),
         None => {
@@ -302,15 +352,7 @@ async fn upload_files(
     progress: &mut JobProgress,
     files: &[AttachmentMeta],
 ) -> Result<(), Stop> {
-    for meta in files {
-        let done = progress
-            .uploaded_attachments
-            .iter()
-            .any(|u| u.attachment == meta.id)
-            || progress.rejected_attachments.contains(&meta.id);
-        if done {
-            continue;
-        }
+    for meta in to_upload(progress, files) {
         let Some(file) = config.store.get_attachment(meta.id).await? else {
             // Removed from the case since the job started: nothing to send.
             continue;
@@ -488,6 +530,54 @@ async fn add_fallback_note(
         .await?;
     }
     Ok(())
+}
+
+/// The reason of the `created` entry.
+fn created_reason(
+    case_number: &str,
+    progress: &JobProgress,
+    note_refused: bool,
+    written: &Result<Vec<String>, String>,
+) -> String {
+    let mut reason = format!("Aurora case {case_number} created");
+    if let Some(contact) = &progress.contact_id {
+        reason.push_str(&format!(" for contact {contact}"));
+    }
+    let (sent, linked) = (
+        progress.uploaded_attachments.len(),
+        progress.rejected_attachments.len(),
+    );
+    if sent + linked > 0 {
+        let fallback = if note_refused {
+            "refused and not linked"
+        } else {
+            "linked from a note"
+        };
+        reason.push_str(&format!(
+            "; {sent} {} attached, {linked} {fallback}",
+            plural(sent, "file", "files")
+        ));
+    }
+    match written {
+        Ok(targets) if targets.is_empty() => reason.push_str("; no Connect field written back"),
+        Ok(targets) => reason.push_str(&format!("; written back: {}", targets.join(", "))),
+        Err(_) => {}
+    }
+    reason
+}
+
+/// The files not yet uploaded nor refused.
+fn to_upload<'a>(progress: &JobProgress, files: &'a [AttachmentMeta]) -> Vec<&'a AttachmentMeta> {
+    files
+        .iter()
+        .filter(|meta| {
+            !progress
+                .uploaded_attachments
+                .iter()
+                .any(|u| u.attachment == meta.id)
+                && !progress.rejected_attachments.contains(&meta.id)
+        })
+        .collect()
 }
 
 fn flag(progress: &JobProgress, key: &str) -> bool {

@@ -15,17 +15,22 @@ use super::error::{ApiError, ApiResult, Detail, did_you_mean};
 use super::extract::{CaseRef, JsonBody, shorten};
 use super::validate::{self, INTEGRATION_MEMBER};
 use crate::service::payload::ApplyJob;
-use crate::service::store::{JobKind, StoreError, StoredCase, after};
+use crate::service::store::{CaseRead, JobKind, StoreError, after};
 use crate::syntax::ast::TemplateKind;
 
 /// The answer for a stored case: the case as Connect sent it with what the integration wrote
 /// back (fields, dates, references), its stored files and its times.
-async fn case_view(state: &AppState, stored: StoredCase) -> ApiResult<Value> {
-    let attachments = state
-        .ctx
-        .store
-        .list_attachments(&stored.case.reference)
-        .await?;
+async fn case_view(state: &AppState, read: CaseRead) -> ApiResult<Value> {
+    let stored = read.case;
+    let attachments = if read.attachments == 0 {
+        Vec::new()
+    } else {
+        state
+            .ctx
+            .store
+            .list_attachments(&stored.case.reference)
+            .await?
+    };
     let mut case = match stored.case.body {
         Value::Object(map) => map,
         other => {
@@ -79,13 +84,7 @@ pub(crate) async fn put_case(
     let store = &state.ctx.store;
     // The integration's own state (for example the newest snapshot applied) is not Connect's to
     // replace; the store keeps it even when a snapshot is applied during this request.
-    let created = store
-        .upsert_case_keeping(&record, INTEGRATION_MEMBER)
-        .await?;
-    let stored = store
-        .get_case(&reference)
-        .await?
-        .ok_or_else(|| unknown_case(&reference))?;
+    let (created, stored) = store.put_case_keeping(&record, INTEGRATION_MEMBER).await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -102,7 +101,7 @@ pub(crate) async fn get_case(
     let stored = state
         .ctx
         .store
-        .get_case(&reference)
+        .read_case(&reference)
         .await?
         .ok_or_else(|| unknown_case(&reference))?;
     Ok(Json(case_view(&state, stored).await?))
@@ -276,9 +275,6 @@ pub(crate) async fn apply(
         .with_details(details)
     })?;
     let store = &state.ctx.store;
-    if store.get_case(&reference).await?.is_none() {
-        return Err(unknown_case(&reference));
-    }
     let plans = &state.ctx.plans;
     let creates: Vec<&str> = plans
         .templates
@@ -321,7 +317,7 @@ pub(crate) async fn apply(
         Some(_) => {}
     }
     let payload = ApplyJob {
-        case_ref: reference,
+        case_ref: reference.clone(),
         template: body.template,
     };
     let payload = serde_json::to_value(&payload).map_err(|e| {
@@ -332,7 +328,11 @@ pub(crate) async fn apply(
         )
     })?;
     let run_at = after(Timestamp::now(), Duration::from_secs(body.delay_seconds));
-    let job = store.enqueue(JobKind::Create, &payload, run_at).await?;
+    // The case must be stored; checked in the statement that enqueues.
+    let job = store
+        .enqueue_for_case(&reference, JobKind::Create, &payload, run_at)
+        .await?
+        .ok_or_else(|| unknown_case(&reference))?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({"job": job, "run_at": run_at.to_string()})),

@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::{
     Store, StoreError, StoreResult, from_json_text, now_ms, timestamp, to_json_text, with_pool,
+    with_writer,
 };
 
 /// A Connect case as sent to the service.
@@ -94,6 +95,29 @@ impl fmt::Debug for Attachment {
     }
 }
 
+/// The stored text of a case body as it was read: a later write names it to land only if nobody
+/// changed the body since.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaseVersion(pub(crate) String);
+
+impl fmt::Debug for CaseVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The body is the case's content; its size says enough.
+        write!(f, "CaseVersion(<{} bytes>)", self.0.len())
+    }
+}
+
+/// A case as [`Store::read_case`] reads it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaseRead {
+    /// The case with its references.
+    pub case: StoredCase,
+    /// The version of its body.
+    pub version: CaseVersion,
+    /// How many attachments are stored for it.
+    pub attachments: u64,
+}
+
 type MetaRow = (i64, String, String, String, i64, i64);
 type AttachmentRow = (i64, String, String, String, i64, i64, Vec<u8>);
 
@@ -128,7 +152,7 @@ impl Store {
     pub async fn upsert_case(&self, case: &CaseRecord) -> StoreResult<()> {
         let body = to_json_text(&case.body)?;
         let now = now_ms();
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             sqlx::query(UPSERT_CASE_SQL)
                 .bind(&case.reference)
@@ -158,7 +182,18 @@ impl Store {
     /// being applied) changes the case in between, the merge is done again, so neither write is
     /// lost. Answers whether the case is new.
     pub async fn upsert_case_keeping(&self, case: &CaseRecord, keep: &str) -> StoreResult<bool> {
-        const READ_SQL: &str = "SELECT body FROM cases WHERE reference = $1";
+        Ok(self.put_case_keeping(case, keep).await?.0)
+    }
+
+    /// [`Store::upsert_case_keeping`], answering also the case as this write left it (its body,
+    /// all its references, its times and the number of its files), without reading it again. A
+    /// reference or file another writer added since the case was read for the merge is not in
+    /// the answer (it is in the store).
+    pub async fn put_case_keeping(
+        &self,
+        case: &CaseRecord,
+        keep: &str,
+    ) -> StoreResult<(bool, CaseRead)> {
         const INSERT_SQL: &str = "INSERT INTO cases (reference, case_type, status, body, \
              created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5) \
              ON CONFLICT (reference) DO NOTHING";
@@ -169,80 +204,145 @@ impl Store {
             body.remove(keep);
         }
         loop {
+            // Read outside the transaction: a read that then writes would have to upgrade its
+            // lock, which SQLite refuses once another connection has written; the
+            // compare-and-set below makes the pair safe instead.
+            let old = self.read_case(&case.reference).await?;
             let now = now_ms();
-            let outcome: Option<bool> = with_pool!(self, pool => {
-                // Read outside the transaction: a read that then writes would have to upgrade
-                // its lock, which SQLite refuses once another connection has written; the
-                // compare-and-set below makes the pair safe instead.
-                let old: Option<String> = sqlx::query_scalar(READ_SQL)
-                    .bind(&case.reference)
-                    .fetch_optional(pool)
-                    .await?;
-                let mut tx = pool.begin().await?;
-                let mut body = fresh.clone();
-                let (sql, old_text) = match &old {
-                    None => (INSERT_SQL, String::new()),
-                    Some(text) => {
-                        let stored: Value = from_json_text("case body", text)?;
-                        if let (Some(kept), Value::Object(body)) = (stored.get(keep), &mut body) {
-                            body.insert(keep.to_owned(), kept.clone());
-                        }
-                        (UPDATE_SQL, text.clone())
+            let mut body = fresh.clone();
+            let sql = match &old {
+                None => INSERT_SQL,
+                Some(old) => {
+                    if let (Some(kept), Value::Object(body)) =
+                        (old.case.case.body.get(keep), &mut body)
+                    {
+                        body.insert(keep.to_owned(), kept.clone());
+                    }
+                    UPDATE_SQL
+                }
+            };
+            let text = to_json_text(&body)?;
+            let outcome: Option<bool> = with_writer!(self, pool => {
+                let query = || {
+                    let query = sqlx::query(sql)
+                        .bind(&case.reference)
+                        .bind(&case.case_type)
+                        .bind(case.status.as_deref())
+                        .bind(&text)
+                        .bind(now);
+                    match &old {
+                        Some(old) => query.bind(&old.version.0),
+                        None => query,
                     }
                 };
-                let mut query = sqlx::query(sql)
-                    .bind(&case.reference)
-                    .bind(&case.case_type)
-                    .bind(case.status.as_deref())
-                    .bind(to_json_text(&body)?)
-                    .bind(now);
-                if old.is_some() {
-                    query = query.bind(old_text);
-                }
-                if query.execute(&mut *tx).await?.rows_affected() == 0 {
-                    // Another writer got there between the read and the write: merge again.
-                    tx.rollback().await?;
-                    None
+                if case.references.is_empty() {
+                    // One statement: no transaction needed.
+                    let affected = query().execute(pool).await?.rows_affected();
+                    (affected > 0).then_some(old.is_none())
                 } else {
-                    for (name, value) in &case.references {
-                        sqlx::query(SET_REFERENCE_SQL)
-                            .bind(&case.reference)
-                            .bind(name)
-                            .bind(value)
-                            .bind(now)
-                            .execute(&mut *tx)
-                            .await?;
+                    let mut tx = pool.begin().await?;
+                    if query().execute(&mut *tx).await?.rows_affected() == 0 {
+                        tx.rollback().await?;
+                        None
+                    } else {
+                        for (name, value) in &case.references {
+                            sqlx::query(SET_REFERENCE_SQL)
+                                .bind(&case.reference)
+                                .bind(name)
+                                .bind(value)
+                                .bind(now)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                        tx.commit().await?;
+                        Some(old.is_none())
                     }
-                    tx.commit().await?;
-                    Some(old.is_none())
                 }
             });
-            if let Some(created) = outcome {
-                return Ok(created);
-            }
+            let Some(created) = outcome else {
+                // Another writer got there between the read and the write: merge again.
+                continue;
+            };
+            let (mut references, created_at, attachments) = match old {
+                Some(old) => (
+                    old.case.case.references,
+                    old.case.created_at,
+                    old.attachments,
+                ),
+                None => (BTreeMap::new(), timestamp(now)?, 0),
+            };
+            references.extend(case.references.clone());
+            let written = CaseRead {
+                case: StoredCase {
+                    case: CaseRecord {
+                        reference: case.reference.clone(),
+                        case_type: case.case_type.clone(),
+                        status: case.status.clone(),
+                        body,
+                        references,
+                    },
+                    created_at,
+                    updated_at: timestamp(now)?,
+                },
+                version: CaseVersion(text),
+                attachments,
+            };
+            return Ok((created, written));
         }
     }
 
     /// The case with this reference, with all its references.
     pub async fn get_case(&self, reference: &str) -> StoreResult<Option<StoredCase>> {
-        let sql = "SELECT case_type, status, body, created_at, updated_at FROM cases \
-                   WHERE reference = $1";
-        let row: Option<(String, Option<String>, String, i64, i64)> = with_pool!(self, pool => {
-            sqlx::query_as(sql).bind(reference).fetch_optional(pool).await?
+        Ok(self.read_case(reference).await?.map(|read| read.case))
+    }
+
+    /// The case with this reference, with all its references, the version of its body that was
+    /// read (for [`Store::complete_create`]'s compare-and-set) and the number of its attachments.
+    /// One statement.
+    pub async fn read_case(&self, reference: &str) -> StoreResult<Option<CaseRead>> {
+        let sql = "SELECT c.case_type, c.status, c.body, c.created_at, c.updated_at, \
+                   (SELECT COUNT(*) FROM attachments a WHERE a.case_ref = c.reference), r.name, \
+                   r.value FROM cases c LEFT JOIN case_references r ON r.case_ref = c.reference \
+                   WHERE c.reference = $1 ORDER BY r.name";
+        type Row = (
+            String,
+            Option<String>,
+            String,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Row> = with_pool!(self, pool => {
+            sqlx::query_as(sql).bind(reference).fetch_all(pool).await?
         });
-        let Some((case_type, status, body, created_at, updated_at)) = row else {
+        let mut rows = rows.into_iter();
+        let Some((case_type, status, body, created_at, updated_at, attachments, name, value)) =
+            rows.next()
+        else {
             return Ok(None);
         };
-        Ok(Some(StoredCase {
-            case: CaseRecord {
-                reference: reference.to_owned(),
-                case_type,
-                status,
-                body: from_json_text("case body", &body)?,
-                references: self.case_references(reference).await?,
+        let mut references = BTreeMap::new();
+        for (name, value) in std::iter::once((name, value)).chain(rows.map(|r| (r.6, r.7))) {
+            if let (Some(name), Some(value)) = (name, value) {
+                references.insert(name, value);
+            }
+        }
+        Ok(Some(CaseRead {
+            case: StoredCase {
+                case: CaseRecord {
+                    reference: reference.to_owned(),
+                    case_type,
+                    status,
+                    body: from_json_text("case body", &body)?,
+                    references,
+                },
+                created_at: timestamp(created_at)?,
+                updated_at: timestamp(updated_at)?,
             },
-            created_at: timestamp(created_at)?,
-            updated_at: timestamp(updated_at)?,
+            version: CaseVersion(body),
+            attachments: u64::try_from(attachments).unwrap_or(0),
         }))
     }
 
@@ -250,7 +350,7 @@ impl Store {
     pub async fn set_case_body(&self, reference: &str, body: &Value) -> StoreResult<()> {
         let body = to_json_text(body)?;
         let sql = "UPDATE cases SET body = $1, updated_at = $2 WHERE reference = $3";
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(sql)
                 .bind(&body)
                 .bind(now_ms())
@@ -281,7 +381,7 @@ impl Store {
         name: &str,
         value: &str,
     ) -> StoreResult<()> {
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(SET_REFERENCE_SQL)
                 .bind(reference)
                 .bind(name)
@@ -300,7 +400,7 @@ impl Store {
     /// Removes reference `name` from a case; `false` when it had none.
     pub async fn remove_case_reference(&self, reference: &str, name: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM case_references WHERE case_ref = $1 AND name = $2";
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(sql)
                 .bind(reference)
                 .bind(name)
@@ -343,7 +443,7 @@ impl Store {
         let sql = "INSERT INTO attachments (case_ref, name, content_type, size, content, \
                    created_at) SELECT $1, $2, $3, $4, $5, $6 \
                    WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $1) RETURNING id";
-        let id: Option<i64> = with_pool!(self, pool => {
+        let id: Option<i64> = with_writer!(self, pool => {
             sqlx::query_scalar(sql)
                 .bind(case_ref)
                 .bind(name)

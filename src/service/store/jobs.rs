@@ -22,7 +22,7 @@ use serde_json::Value;
 
 use super::{
     Backend, Store, StoreError, StoreResult, after, from_json_text, millis, now_ms, timestamp,
-    to_json_text, with_pool,
+    to_json_text, with_pool, with_writer,
 };
 use crate::service::redact::redact;
 use crate::service::store::AttachmentId;
@@ -325,7 +325,7 @@ impl Store {
         let now = now_ms();
         let sql = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, created_at, \
                    updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id";
-        let id: i64 = with_pool!(self, pool => {
+        let id: i64 = with_writer!(self, pool => {
             sqlx::query_scalar(sql)
                 .bind(kind.as_str())
                 .bind(&payload)
@@ -335,8 +335,40 @@ impl Store {
                 .fetch_one(pool)
                 .await?
         });
-        self.inner.enqueued.notify_waiters();
+        self.inner.enqueued.notify_one();
         Ok(JobId(id))
+    }
+
+    /// Adds a job due at `run_at` if the case `case_ref` is stored, in one statement; `None` (and
+    /// no job) when it is not. The job is committed (durable) when this returns.
+    pub async fn enqueue_for_case(
+        &self,
+        case_ref: &str,
+        kind: JobKind,
+        payload: &Value,
+        run_at: Timestamp,
+    ) -> StoreResult<Option<JobId>> {
+        let payload = to_json_text(payload)?;
+        let progress = to_json_text(&JobProgress::default())?;
+        let now = now_ms();
+        let sql = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, created_at, \
+                   updated_at) SELECT $1, $2, 'queued', 0, $3, $4, $5, $5 \
+                   WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $6) RETURNING id";
+        let id: Option<i64> = with_writer!(self, pool => {
+            sqlx::query_scalar(sql)
+                .bind(kind.as_str())
+                .bind(&payload)
+                .bind(millis(run_at))
+                .bind(&progress)
+                .bind(now)
+                .bind(case_ref)
+                .fetch_optional(pool)
+                .await?
+        });
+        if id.is_some() {
+            self.inner.enqueued.notify_one();
+        }
+        Ok(id.map(JobId))
     }
 
     /// Enqueues a job for the snapshot `name` unless that name was processed already: records the
@@ -358,7 +390,7 @@ impl Store {
         let insert = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, \
                       created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) \
                       RETURNING id";
-        let id: Option<i64> = with_pool!(self, pool => {
+        let id: Option<i64> = with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let marked = sqlx::query(mark)
                 .bind(name)
@@ -383,7 +415,7 @@ impl Store {
             }
         });
         if id.is_some() {
-            self.inner.enqueued.notify_waiters();
+            self.inner.enqueued.notify_one();
         }
         Ok(id.map(JobId))
     }
@@ -410,12 +442,13 @@ impl Store {
         let until = millis(after(now, lease));
         let now = millis(now);
         let row: Option<JobRow> = match &self.inner.backend {
-            Backend::Sqlite(pool) => {
+            Backend::Sqlite { write, .. } => {
+                let mut connection = write.acquire().await?;
                 sqlx::query_as(CLAIM_SQLITE)
                     .bind(worker_id)
                     .bind(until)
                     .bind(now)
-                    .fetch_optional(pool)
+                    .fetch_optional(&mut *connection)
                     .await?
             }
             Backend::Postgres(pool) => {
@@ -434,7 +467,7 @@ impl Store {
     pub async fn extend_lease(&self, claim: &Claim, until: Timestamp) -> StoreResult<()> {
         let sql = "UPDATE jobs SET lease_until = $1, updated_at = $2 \
                    WHERE id = $3 AND state = 'running' AND lease_owner = $4 AND attempts = $5";
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(sql)
                 .bind(millis(until))
                 .bind(now_ms())
@@ -453,7 +486,7 @@ impl Store {
         let progress = to_json_text(progress)?;
         let sql = "UPDATE jobs SET progress = $1, updated_at = $2 \
                    WHERE id = $3 AND state = 'running' AND lease_owner = $4 AND attempts = $5";
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(sql)
                 .bind(&progress)
                 .bind(now_ms())
@@ -518,7 +551,7 @@ impl Store {
         attempts_delta: i64,
     ) -> StoreResult<()> {
         let reason = reason.map(redact);
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(TRANSITION_SQL)
                 .bind(state.as_str())
                 .bind(reason.as_deref())

@@ -10,7 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
-use super::{Store, StoreError, StoreResult, millis, timestamp, with_pool};
+use super::{Store, StoreError, StoreResult, millis, timestamp, with_pool, with_writer};
 use crate::service::redact::redact;
 use crate::service::store::JobId;
 
@@ -331,7 +331,7 @@ impl Store {
         let sql = "INSERT INTO integration_log (at, case_ref, template, aurora_case_number, \
                    job_id, attempt, outcome, reason, next_attempt_at) \
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
-        let id: i64 = with_pool!(self, pool => {
+        let id: i64 = with_writer!(self, pool => {
             sqlx::query_scalar(sql)
                 .bind(at)
                 .bind(entry.case_ref.as_deref())

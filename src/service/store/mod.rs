@@ -15,6 +15,7 @@
 //! [`jiff::Timestamp`]; JSON is stored as text.
 
 mod cases;
+mod complete;
 mod jobs;
 mod log;
 mod settings;
@@ -28,15 +29,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jiff::Timestamp;
+use sqlx::Connection;
 use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::Notify;
 
-pub use cases::{Attachment, AttachmentId, AttachmentMeta, CaseRecord, StoredCase};
+pub use cases::{
+    Attachment, AttachmentId, AttachmentMeta, CaseRead, CaseRecord, CaseVersion, StoredCase,
+};
+pub use complete::{CreateCompleted, CreateCompletion};
 pub use jobs::{Claim, Job, JobCounts, JobId, JobKind, JobProgress, JobState, UploadedAttachment};
 pub use log::{LogEntry, LogId, LogOutcome, LogQuery, NewLogEntry, UnknownOutcome};
 pub use stats::{DurationHistogram, JOB_DURATION_BUCKETS, StoreStats};
@@ -85,7 +89,7 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub struct StoreConfig {
     /// Largest attachment accepted, in bytes.
     pub max_attachment_bytes: u64,
-    /// Connections in the pool.
+    /// Connections in the pool (on SQLite, the connections that read; one more writes).
     pub max_connections: u32,
     /// How long an SQLite connection waits for a lock held by another writer.
     pub busy_timeout: Duration,
@@ -99,21 +103,27 @@ impl Default for StoreConfig {
             max_attachment_bytes: 20 * 1024 * 1024,
             max_connections: 8,
             busy_timeout: Duration::from_secs(10),
-            sqlite_sync: SqliteSync::Full,
+            sqlite_sync: SqliteSync::Normal,
         }
     }
 }
 
 /// When an SQLite commit reaches the disk (the file is always in WAL mode).
+///
+/// Both keep every committed change when the service's process is killed (`kill -9`, a crash,
+/// an out-of-memory kill): a commit is in the write-ahead log, in the operating system's cache,
+/// before it returns. They differ only when the machine itself stops.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum SqliteSync {
     /// Every commit is flushed to the disk before it returns (`synchronous=FULL`): a committed
-    /// change survives a killed process, an operating system crash and a power loss.
-    #[default]
+    /// change also survives an operating system crash and a power loss. Costs a disk flush per
+    /// commit (a few commits per case), which bounds the cases created per second.
     Full,
     /// Commits are written to the write-ahead log without waiting for the disk
-    /// (`synchronous=NORMAL`): a committed change survives a killed process (`kill -9`), but the
-    /// last commits may be lost if the machine itself crashes or loses power.
+    /// (`synchronous=NORMAL`), the default: a committed change survives a killed process, but the
+    /// last commits (those since the log was last flushed, at a checkpoint) may be lost if the
+    /// machine itself crashes or loses power; the file is never corrupted.
+    #[default]
     Normal,
 }
 
@@ -126,28 +136,107 @@ pub enum Dialect {
     Postgres,
 }
 
-#[derive(Clone)]
 pub(crate) enum Backend {
-    Sqlite(SqlitePool),
+    /// SQLite: `read` serves the reads; `write`, one connection, every statement that writes, so
+    /// that writers queue in the service instead of sleeping in SQLite's busy handler.
+    Sqlite {
+        read: SqliteConnections,
+        write: SqliteConnections,
+    },
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to the concrete pool. The body is compiled once per backend, so
-/// the same runtime-checked query text and bindings serve both.
+/// A fixed set of SQLite connections, each used by one caller at a time.
+///
+/// Not an sqlx pool: a pool checks every connection it takes back (a round trip to the
+/// connection's thread after every use, which doubled the thread switches of a statement), and a
+/// connection to a local file needs no such check. A caller that is cancelled mid-statement or
+/// mid-transaction leaves nothing behind: the connection's thread finishes or rolls back the
+/// command before it runs the next caller's.
+pub(crate) struct SqliteConnections {
+    connections: Box<[tokio::sync::Mutex<Option<SqliteConnection>>]>,
+    next: AtomicUsize,
+}
+
+impl SqliteConnections {
+    async fn open(options: &SqliteConnectOptions, n: u32) -> StoreResult<SqliteConnections> {
+        let mut connections = Vec::new();
+        for _ in 0..n.max(1) {
+            let connection = SqliteConnection::connect_with(options).await?;
+            connections.push(tokio::sync::Mutex::new(Some(connection)));
+        }
+        Ok(SqliteConnections {
+            connections: connections.into_boxed_slice(),
+            next: AtomicUsize::new(0),
+        })
+    }
+
+    /// A free connection, else the next one in turn once it is free.
+    pub(crate) async fn acquire(
+        &self,
+    ) -> StoreResult<tokio::sync::MappedMutexGuard<'_, SqliteConnection>> {
+        let n = self.connections.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed) % n;
+        let free = (0..n).find_map(|i| self.connections[(start + i) % n].try_lock().ok());
+        let guard = match free {
+            Some(guard) => guard,
+            None => self.connections[start].lock().await,
+        };
+        tokio::sync::MutexGuard::try_map(guard, Option::as_mut)
+            .map_err(|_| StoreError::Database(sqlx::Error::PoolClosed))
+    }
+
+    async fn close(&self) {
+        for slot in &self.connections {
+            if let Some(connection) = slot.lock().await.take() {
+                // Closing only fails when the connection is broken already.
+                let _ = connection.close().await;
+            }
+        }
+    }
+}
+
+/// Runs `$body` with `$pool` bound to an executor for reads: an SQLite connection
+/// (`&mut SqliteConnection`) or the PostgreSQL pool. The body is compiled once per backend, so the
+/// same runtime-checked query text and bindings serve both; it may use `$pool` once.
 macro_rules! with_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.inner.backend {
-            $crate::service::store::Backend::Sqlite($pool) => $body,
+            $crate::service::store::Backend::Sqlite { read, .. } => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut connection = read.acquire().await?;
+                let $pool = &mut *connection;
+                $body
+            }
             $crate::service::store::Backend::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use with_pool;
 
+/// Runs `$body` with `$pool` bound to an executor for statements that write: the single SQLite
+/// writer connection, or the PostgreSQL pool. The body may use `$pool` once.
+macro_rules! with_writer {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.inner.backend {
+            $crate::service::store::Backend::Sqlite { write, .. } => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut connection = write.acquire().await?;
+                let $pool = &mut *connection;
+                $body
+            }
+            $crate::service::store::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use with_writer;
+
 struct Inner {
     backend: Backend,
     config: StoreConfig,
-    /// Woken on every enqueue, so that idle workers of this process start at once.
+    /// Woken on every enqueue, so that an idle worker of this process starts at once.
     enqueued: Notify,
 }
 
@@ -229,20 +318,25 @@ impl Store {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            // FULL (the default): a committed enqueue survives power loss, not only a killed
-            // process. NORMAL: it survives a killed process.
+            // NORMAL (the default): a committed enqueue survives a killed process. FULL: it also
+            // survives a power loss, at the cost of a disk flush per commit.
             .synchronous(match config.sqlite_sync {
                 SqliteSync::Full => SqliteSynchronous::Full,
                 SqliteSync::Normal => SqliteSynchronous::Normal,
             })
             .busy_timeout(config.busy_timeout)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(config.max_connections.max(1))
-            .connect_with(options)
-            .await?;
-        migrator(SQLITE_MIGRATIONS).run(&pool).await?;
-        Ok(Store::from_backend(Backend::Sqlite(pool), config))
+        // One connection writes: SQLite admits one writer at a time anyway, and a writer that
+        // finds the lock taken sleeps in the busy handler (1 ms, 2 ms, 5 ms, …) where a queue
+        // for the connection wakes the next writer at once. The busy timeout still covers another
+        // process writing to the same file.
+        let write = SqliteConnections::open(&options, 1).await?;
+        {
+            let mut connection = write.acquire().await?;
+            migrator(SQLITE_MIGRATIONS).run(&mut *connection).await?;
+        }
+        let read = SqliteConnections::open(&options, config.max_connections).await?;
+        Ok(Store::from_backend(Backend::Sqlite { read, write }, config))
     }
 
     fn from_backend(backend: Backend, config: StoreConfig) -> Store {
@@ -258,7 +352,7 @@ impl Store {
     /// The dialect in use.
     pub fn dialect(&self) -> Dialect {
         match self.inner.backend {
-            Backend::Sqlite(_) => Dialect::Sqlite,
+            Backend::Sqlite { .. } => Dialect::Sqlite,
             Backend::Postgres(_) => Dialect::Postgres,
         }
     }
@@ -268,15 +362,23 @@ impl Store {
         &self.inner.config
     }
 
-    /// Signalled (`notify_waiters`) on every enqueue through this `Store` or a clone of it, so that
-    /// idle workers of this process start at once instead of at their next poll.
+    /// Signalled (`notify_one`) on every enqueue through this `Store` or a clone of it, so that an
+    /// idle worker of this process starts at once instead of at its next poll: one worker per job,
+    /// not every idle worker racing for it (the permit is kept when no worker is waiting, and passed
+    /// on when the worker it woke has found a job already).
     pub fn enqueue_signal(&self) -> &Notify {
         &self.inner.enqueued
     }
 
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
-        with_pool!(self, pool => pool.close().await)
+        match &self.inner.backend {
+            Backend::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Backend::Postgres(pool) => pool.close().await,
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Store, StoreResult, from_json_text, now_ms, to_json_text, with_pool};
+use super::{Store, StoreResult, from_json_text, now_ms, to_json_text, with_pool, with_writer};
 
 impl Store {
     /// The setting `name`, if set.
@@ -45,7 +45,7 @@ impl Store {
         let sql = "INSERT INTO settings (name, value, updated_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
                    updated_at = excluded.updated_at";
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             for (name, text) in &texts {
                 sqlx::query(sql)
@@ -63,7 +63,7 @@ impl Store {
     /// Removes the setting `name`; `false` when it was not set.
     pub async fn delete_setting(&self, name: &str) -> StoreResult<bool> {
         let sql = "DELETE FROM settings WHERE name = $1";
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(sql).bind(name).execute(pool).await?.rows_affected()
         });
         Ok(affected > 0)
@@ -74,7 +74,7 @@ impl Store {
     pub async fn mark_snapshot_processed(&self, name: &str) -> StoreResult<bool> {
         let sql = "INSERT INTO processed_snapshots (name, processed_at) VALUES ($1, $2) \
                    ON CONFLICT (name) DO NOTHING";
-        let affected = with_pool!(self, pool => {
+        let affected = with_writer!(self, pool => {
             sqlx::query(sql).bind(name).bind(now_ms()).execute(pool).await?.rows_affected()
         });
         Ok(affected > 0)
@@ -103,7 +103,7 @@ impl Store {
         let sql = "INSERT INTO cursors (name, value, updated_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (name) DO UPDATE SET value = excluded.value, \
                    updated_at = excluded.updated_at";
-        with_pool!(self, pool => {
+        with_writer!(self, pool => {
             sqlx::query(sql).bind(name).bind(value).bind(now_ms()).execute(pool).await?;
         });
         Ok(())

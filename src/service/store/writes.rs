@@ -14,8 +14,8 @@ use jiff::Timestamp;
 use serde_json::{Map, Value};
 
 use super::{
-    CaseRecord, Store, StoreError, StoreResult, StoredCase, from_json_text, now_ms, timestamp,
-    to_json_text, with_pool,
+    CaseRead, CaseVersion, Store, StoreError, StoreResult, StoredCase, now_ms, to_json_text,
+    with_writer,
 };
 use crate::runtime::eval::{FieldWrite, WriteTarget};
 
@@ -98,8 +98,6 @@ fn object_mut(value: &mut Value) -> &mut Map<String, Value> {
     }
 }
 
-type CaseRow = (String, Option<String>, String, i64, i64);
-
 impl Store {
     /// Applies field writes to case `case_ref` for `reference`.
     ///
@@ -117,27 +115,16 @@ impl Store {
         time: SnapshotTime,
         mut evaluate: impl FnMut(&StoredCase) -> Result<Vec<FieldWrite>, E> + Send,
     ) -> StoreResult<Result<FieldsApplied, E>> {
-        let read_sql = "SELECT case_type, status, body, created_at, updated_at FROM cases \
-                        WHERE reference = $1";
         let write_sql =
             "UPDATE cases SET body = $1, updated_at = $2 WHERE reference = $3 AND body = $4";
         loop {
-            let row: Option<CaseRow> = with_pool!(self, pool => {
-                sqlx::query_as(read_sql).bind(case_ref).fetch_optional(pool).await?
-            });
-            let Some((case_type, status, text, created_at, updated_at)) = row else {
+            let Some(CaseRead {
+                case: stored,
+                version: CaseVersion(text),
+                ..
+            }) = self.read_case(case_ref).await?
+            else {
                 return Err(StoreError::UnknownCase(case_ref.to_owned()));
-            };
-            let stored = StoredCase {
-                case: CaseRecord {
-                    reference: case_ref.to_owned(),
-                    case_type,
-                    status,
-                    body: from_json_text("case body", &text)?,
-                    references: self.case_references(case_ref).await?,
-                },
-                created_at: timestamp(created_at)?,
-                updated_at: timestamp(updated_at)?,
             };
             let applied = applied_snapshot_time(&stored.case.body, reference);
             match (time, applied) {
@@ -159,7 +146,7 @@ impl Store {
                 record_applied(&mut body, reference, at);
             }
             let new_text = to_json_text(&body)?;
-            let affected = with_pool!(self, pool => {
+            let affected = with_writer!(self, pool => {
                 sqlx::query(write_sql)
                     .bind(&new_text)
                     .bind(now_ms())
