@@ -50,10 +50,7 @@ fn bench(c: &mut Criterion) {
             .collect()
     };
     let parsed = parse_all();
-    let files: Vec<ProjectFile> = parsed
-        .iter()
-        .map(|(id, ast)| ProjectFile { file: *id, ast })
-        .collect();
+    let files = project_files(&parsed);
     let checked = check_project(&files, &env);
     assert_eq!(
         checked.error_count(),
@@ -67,10 +64,7 @@ fn bench(c: &mut Criterion) {
     // freeing them costs is measured on its own, as `free_results`.
     let pipeline = || {
         let parsed = parse_all();
-        let files: Vec<ProjectFile> = parsed
-            .iter()
-            .map(|(id, ast)| ProjectFile { file: *id, ast })
-            .collect();
+        let files = project_files(&parsed);
         let checked = check_project(&files, &env);
         let bundle = compile(&CompileInput {
             checked: &checked,
@@ -105,6 +99,13 @@ fn bench(c: &mut Criterion) {
         b.iter_batched(pipeline, drop, BatchSize::PerIteration)
     });
     group.finish();
+}
+
+fn project_files(parsed: &[(FileId, ast::File)]) -> Vec<ProjectFile<'_>> {
+    parsed
+        .iter()
+        .map(|(id, ast)| ProjectFile { file: *id, ast })
+        .collect()
 }
 
 criterion_group!(benches, bench);

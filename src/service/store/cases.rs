@@ -140,7 +140,7 @@ const UPSERT_CASE_SQL: &str = "INSERT INTO cases (reference, case_type, status, 
      updated_at = excluded.updated_at";
 
 /// Sets one reference of an existing case (no row is written when the case does not exist).
-const SET_REFERENCE_SQL: &str = "INSERT INTO case_references (case_ref, name, value, updated_at) \
+pub(super) const SET_REFERENCE_SQL: &str = "INSERT INTO case_references (case_ref, name, value, updated_at) \
      SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $1) \
      ON CONFLICT (case_ref, name) DO UPDATE SET value = excluded.value, \
      updated_at = excluded.updated_at";

@@ -10,6 +10,8 @@
 
 use serde_json::Value;
 
+use super::cases::SET_REFERENCE_SQL;
+use super::log::{INSERT_LOG_SQL, bind_log_entry};
 use super::{
     CaseVersion, Claim, JobProgress, LogId, NewLogEntry, Store, StoreError, StoreResult, millis,
     now_ms, to_json_text, with_writer,
@@ -51,18 +53,8 @@ pub enum CreateCompleted {
     CaseChanged,
 }
 
-/// Sets one reference of an existing case (no row is written when the case does not exist).
-const SET_REFERENCE_SQL: &str = "INSERT INTO case_references (case_ref, name, value, updated_at) \
-     SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $1) \
-     ON CONFLICT (case_ref, name) DO UPDATE SET value = excluded.value, \
-     updated_at = excluded.updated_at";
-
 const BODY_SQL: &str =
     "UPDATE cases SET body = $1, updated_at = $2 WHERE reference = $3 AND body = $4";
-
-const LOG_SQL: &str = "INSERT INTO integration_log (at, case_ref, template, aurora_case_number, \
-     job_id, attempt, outcome, reason, next_attempt_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 
 /// The progress of a job held by claim (`$3` id, `$4` owner, `$5` attempt); `$2` now.
 const PROGRESS_SQL: &str = "UPDATE jobs SET progress = $1, updated_at = $2 \
@@ -159,16 +151,9 @@ impl Store {
                 }
                 let mut log_id = None;
                 if let Some(entry) = completion.log {
-                    let id: i64 = sqlx::query_scalar(LOG_SQL)
-                        .bind(entry.at.map_or(now, millis))
-                        .bind(entry.case_ref.as_deref())
-                        .bind(entry.template.as_deref())
-                        .bind(entry.aurora_case_number.as_deref())
-                        .bind(entry.job_id.map(|j| j.0))
-                        .bind(entry.attempt.map(i64::from))
-                        .bind(entry.outcome.as_str())
-                        .bind(reason.as_deref())
-                        .bind(entry.next_attempt_at.map(millis))
+                    let at = entry.at.map_or(now, millis);
+                    let query = sqlx::query_scalar(INSERT_LOG_SQL);
+                    let id: i64 = bind_log_entry!(query, entry, at, reason.as_deref())
                         .fetch_one(&mut *tx)
                         .await?;
                     log_id = Some(id);

@@ -323,25 +323,37 @@ where
     sql
 }
 
+/// Adds one log entry; its values are bound by [`bind_log_entry`].
+pub(super) const INSERT_LOG_SQL: &str = "INSERT INTO integration_log (at, case_ref, template, \
+     aurora_case_number, job_id, attempt, outcome, reason, next_attempt_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
+
+/// Binds a [`NewLogEntry`]'s values to a query of [`INSERT_LOG_SQL`], in its column order: the
+/// time `at` (milliseconds) and the already redacted `reason` come from the caller. (A macro,
+/// because each database backend has its own query type.)
+macro_rules! bind_log_entry {
+    ($query:expr, $entry:expr, $at:expr, $reason:expr) => {
+        $query
+            .bind($at)
+            .bind($entry.case_ref.as_deref())
+            .bind($entry.template.as_deref())
+            .bind($entry.aurora_case_number.as_deref())
+            .bind($entry.job_id.map(|j| j.0))
+            .bind($entry.attempt.map(i64::from))
+            .bind($entry.outcome.as_str())
+            .bind($reason)
+            .bind($entry.next_attempt_at.map(millis))
+    };
+}
+pub(super) use bind_log_entry;
+
 impl Store {
     /// Appends an entry; its reason is redacted first.
     pub async fn append_log(&self, entry: &NewLogEntry) -> StoreResult<LogId> {
         let at = millis(entry.at.unwrap_or_else(Timestamp::now));
         let reason = entry.reason.as_deref().map(redact);
-        let sql = "INSERT INTO integration_log (at, case_ref, template, aurora_case_number, \
-                   job_id, attempt, outcome, reason, next_attempt_at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
         let id: i64 = with_writer!(self, pool => {
-            sqlx::query_scalar(sql)
-                .bind(at)
-                .bind(entry.case_ref.as_deref())
-                .bind(entry.template.as_deref())
-                .bind(entry.aurora_case_number.as_deref())
-                .bind(entry.job_id.map(|j| j.0))
-                .bind(entry.attempt.map(i64::from))
-                .bind(entry.outcome.as_str())
-                .bind(reason.as_deref())
-                .bind(entry.next_attempt_at.map(millis))
+            bind_log_entry!(sqlx::query_scalar(INSERT_LOG_SQL), entry, at, reason.as_deref())
                 .fetch_one(pool)
                 .await?
         });
