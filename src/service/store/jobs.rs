@@ -312,6 +312,50 @@ fn job_from_row(row: JobRow) -> StoreResult<Job> {
     })
 }
 
+/// A new job, queued with no attempts: `$1` kind, `$2` payload, `$3` due time, `$4` progress,
+/// `$5` now (bound by [`bind_new_job`]).
+const INSERT_JOB_SQL: &str = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, \
+     created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id";
+
+/// [`INSERT_JOB_SQL`], only when the case `$6` is stored.
+const INSERT_JOB_FOR_CASE_SQL: &str = "INSERT INTO jobs (kind, payload, state, attempts, run_at, \
+     progress, created_at, updated_at) SELECT $1, $2, 'queued', 0, $3, $4, $5, $5 \
+     WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $6) RETURNING id";
+
+/// The values of a new job, as the insert statements take them.
+struct NewJob {
+    kind: &'static str,
+    payload: String,
+    run_at: i64,
+    progress: String,
+    now: i64,
+}
+
+impl NewJob {
+    fn new(kind: JobKind, payload: &Value, run_at: Timestamp) -> StoreResult<NewJob> {
+        Ok(NewJob {
+            kind: kind.as_str(),
+            payload: to_json_text(payload)?,
+            run_at: millis(run_at),
+            progress: to_json_text(&JobProgress::default())?,
+            now: now_ms(),
+        })
+    }
+}
+
+/// Binds a [`NewJob`] as `$1`–`$5` of [`INSERT_JOB_SQL`] or [`INSERT_JOB_FOR_CASE_SQL`]. (A
+/// macro, because each database backend has its own query type.)
+macro_rules! bind_new_job {
+    ($query:expr, $job:expr) => {
+        $query
+            .bind($job.kind)
+            .bind(&$job.payload)
+            .bind($job.run_at)
+            .bind(&$job.progress)
+            .bind($job.now)
+    };
+}
+
 impl Store {
     /// Adds a job due at `run_at`. The job is committed (durable) when this returns.
     pub async fn enqueue(
@@ -320,18 +364,9 @@ impl Store {
         payload: &Value,
         run_at: Timestamp,
     ) -> StoreResult<JobId> {
-        let payload = to_json_text(payload)?;
-        let progress = to_json_text(&JobProgress::default())?;
-        let now = now_ms();
-        let sql = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, created_at, \
-                   updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) RETURNING id";
+        let job = NewJob::new(kind, payload, run_at)?;
         let id: i64 = with_writer!(self, pool => {
-            sqlx::query_scalar(sql)
-                .bind(kind.as_str())
-                .bind(&payload)
-                .bind(millis(run_at))
-                .bind(&progress)
-                .bind(now)
+            bind_new_job!(sqlx::query_scalar(INSERT_JOB_SQL), job)
                 .fetch_one(pool)
                 .await?
         });
@@ -348,19 +383,9 @@ impl Store {
         payload: &Value,
         run_at: Timestamp,
     ) -> StoreResult<Option<JobId>> {
-        let payload = to_json_text(payload)?;
-        let progress = to_json_text(&JobProgress::default())?;
-        let now = now_ms();
-        let sql = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, created_at, \
-                   updated_at) SELECT $1, $2, 'queued', 0, $3, $4, $5, $5 \
-                   WHERE EXISTS (SELECT 1 FROM cases WHERE reference = $6) RETURNING id";
+        let job = NewJob::new(kind, payload, run_at)?;
         let id: Option<i64> = with_writer!(self, pool => {
-            sqlx::query_scalar(sql)
-                .bind(kind.as_str())
-                .bind(&payload)
-                .bind(millis(run_at))
-                .bind(&progress)
-                .bind(now)
+            bind_new_job!(sqlx::query_scalar(INSERT_JOB_FOR_CASE_SQL), job)
                 .bind(case_ref)
                 .fetch_optional(pool)
                 .await?
@@ -382,19 +407,14 @@ impl Store {
         payload: &Value,
         run_at: Timestamp,
     ) -> StoreResult<Option<JobId>> {
-        let payload = to_json_text(payload)?;
-        let progress = to_json_text(&JobProgress::default())?;
-        let now = now_ms();
+        let job = NewJob::new(kind, payload, run_at)?;
         let mark = "INSERT INTO processed_snapshots (name, processed_at) VALUES ($1, $2) \
                     ON CONFLICT (name) DO NOTHING";
-        let insert = "INSERT INTO jobs (kind, payload, state, attempts, run_at, progress, \
-                      created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5, $5) \
-                      RETURNING id";
         let id: Option<i64> = with_writer!(self, pool => {
             let mut tx = pool.begin().await?;
             let marked = sqlx::query(mark)
                 .bind(name)
-                .bind(now)
+                .bind(job.now)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
@@ -402,12 +422,7 @@ impl Store {
                 tx.rollback().await?;
                 None
             } else {
-                let id: i64 = sqlx::query_scalar(insert)
-                    .bind(kind.as_str())
-                    .bind(&payload)
-                    .bind(millis(run_at))
-                    .bind(&progress)
-                    .bind(now)
+                let id: i64 = bind_new_job!(sqlx::query_scalar(INSERT_JOB_SQL), job)
                     .fetch_one(&mut *tx)
                     .await?;
                 tx.commit().await?;
