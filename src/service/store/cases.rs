@@ -145,6 +145,22 @@ pub(super) const SET_REFERENCE_SQL: &str = "INSERT INTO case_references (case_re
      ON CONFLICT (case_ref, name) DO UPDATE SET value = excluded.value, \
      updated_at = excluded.updated_at";
 
+/// Sets every reference a [`CaseRecord`] names, in the transaction `tx`. (A macro, because each
+/// database backend has its own transaction type.)
+macro_rules! set_references {
+    ($tx:ident, $case:expr, $now:expr) => {
+        for (name, value) in &$case.references {
+            sqlx::query(SET_REFERENCE_SQL)
+                .bind(&$case.reference)
+                .bind(name)
+                .bind(value)
+                .bind($now)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 impl Store {
     /// Stores a case: creates it, or replaces its type, status and body. The references given are
     /// set (added or overwritten); references the record does not name are kept, so a value the
@@ -162,15 +178,7 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            for (name, value) in &case.references {
-                sqlx::query(SET_REFERENCE_SQL)
-                    .bind(&case.reference)
-                    .bind(name)
-                    .bind(value)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            set_references!(tx, case, now);
             tx.commit().await?;
         });
         Ok(())
@@ -245,15 +253,7 @@ impl Store {
                         tx.rollback().await?;
                         None
                     } else {
-                        for (name, value) in &case.references {
-                            sqlx::query(SET_REFERENCE_SQL)
-                                .bind(&case.reference)
-                                .bind(name)
-                                .bind(value)
-                                .bind(now)
-                                .execute(&mut *tx)
-                                .await?;
-                        }
+                        set_references!(tx, case, now);
                         tx.commit().await?;
                         Some(old.is_none())
                     }
