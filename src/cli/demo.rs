@@ -80,13 +80,6 @@ impl Stage {
 }
 
 pub fn run(args: &Args) -> Result<i32, CliError> {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("AMAP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .without_time()
-        .try_init();
     let runtime = tokio::runtime::Runtime::new().map_err(|e| CliError::Project {
         message: format!("cannot start the async runtime: {e}"),
         help: None,

@@ -82,8 +82,8 @@ where
             };
         }
     };
-    // The service commands set up their own logging (level `info`, human or JSON).
-    if !matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+    // The service sets up its own logging (level `info`, human or JSON).
+    if !matches!(cli.command, Command::Serve(_)) {
         init_logging();
     }
     let outcome = match cli.command {

@@ -319,13 +319,12 @@ pub struct FileCheck {
 
 impl PartialEq for FileCheck {
     fn eq(&self, other: &Self) -> bool {
-        self.outputs.len() == other.outputs.len()
-            && self
-                .outputs
-                .iter()
-                .zip(&other.outputs)
-                .all(|(a, b)| same_output(a, b))
+        same_outputs(&self.outputs, &other.outputs)
     }
+}
+
+fn same_outputs(a: &[TemplateOutput], b: &[TemplateOutput]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(a, b)| same_output(a, b))
 }
 
 fn same_output(a: &TemplateOutput, b: &TemplateOutput) -> bool {
@@ -379,12 +378,7 @@ pub struct FileSummary {
 
 impl PartialEq for FileSummary {
     fn eq(&self, other: &Self) -> bool {
-        self.outputs.len() == other.outputs.len()
-            && self
-                .outputs
-                .iter()
-                .zip(&other.outputs)
-                .all(|(a, b)| same_output(a, b))
+        same_outputs(&self.outputs, &other.outputs)
     }
 }
 
