@@ -119,67 +119,26 @@ struct DemoCase {
 }
 
 fn cases() -> Vec<DemoCase> {
-    let pothole = json!({
-        "reference": "DEMO-0001",
-        "type": "report_a_pothole",
-        "status": "submitted",
-        "fields": {
-            "summary": "Deep pothole on the inside lane",
-            "details": "About a foot across and getting worse.\nCars swerve round it at the junction.",
-            "location_notes": "Outside the bakery, near the bus stop",
-            "hazard": "high",
-            "surface": "road",
-            "depth_mm": 60
-        },
-        "dates": {"reported": "2025-12-02"},
-        "person": {
-            "forename": "Ann", "surname": "Smith", "email": "ann.smith@example.org",
-            "mobile": "+44 7700 900123"
-        },
-        "address": {
-            "summary": "12 High Street, Leeds, LS6 2AB", "line1": "12 High Street",
-            "town": "Leeds", "postcode": "LS6 2AB", "usrn": "8400123",
-            "easting": 427512.5, "northing": 435870
-        },
-        "references": {}
-    });
-    let fly_tipping = json!({
-        "reference": "DEMO-0002",
-        "type": "report_fly_tipping",
-        "status": "submitted",
-        "fields": {
-            "summary": "Mattress and bin bags dumped in the lay-by",
-            "details": "Two mattresses and about ten black bags, some split open.",
-            "waste_type": "household",
-            "quantity": "small_van"
-        },
-        "dates": {"reported": "2025-12-03"},
-        "person": {"forename": "Raj", "surname": "Patel", "email": "  Raj.Patel@Example.ORG "},
-        "address": {
-            "summary": "Lay-by, Otley Road, Leeds, LS16 5PR", "line1": "Lay-by, Otley Road",
-            "town": "Leeds", "postcode": "LS16 5PR", "usrn": "8401177",
-            "easting": 426120, "northing": 439945
-        },
-        "references": {}
-    });
-    let street_light = json!({
-        "reference": "DEMO-0003",
-        "type": "report_a_street_light_fault",
-        "status": "submitted",
-        "fields": {
-            "summary": "Light out at the end of the footpath",
-            "details": "Completely dark since the weekend.",
-            "column_number": " HL-0423 ",
-            "fault_type": "out"
-        },
-        "dates": {"reported": "2025-12-04"},
-        "person": {"forename": "Joan", "surname": "Walker", "email": "joan.walker@example.org"},
-        "address": {
-            "summary": "Footpath off Kirkstall Lane, Leeds, LS5 3BN", "town": "Leeds",
-            "postcode": "LS5 3BN", "usrn": "8402231", "easting": 424810, "northing": 436020
-        },
-        "references": {}
-    });
+    // The project's example cases, under the demo's own references. Their files are the demo's
+    // own uploads (below), not the examples' listed attachments.
+    let example = |text: &str, reference: &str| -> Value {
+        let mut case: Value = serde_json::from_str(text).unwrap_or_default();
+        case["reference"] = json!(reference);
+        case["attachments"] = json!([]);
+        case
+    };
+    let pothole = example(
+        include_str!("../../examples/cases/pothole.json"),
+        "DEMO-0001",
+    );
+    let fly_tipping = example(
+        include_str!("../../examples/cases/fly_tipping.json"),
+        "DEMO-0002",
+    );
+    let street_light = example(
+        include_str!("../../examples/cases/street_lighting.json"),
+        "DEMO-0003",
+    );
     // No map pin: the pothole template requires the easting, so this one fails validation.
     let no_pin = json!({
         "reference": "DEMO-0004",
